@@ -1,0 +1,29 @@
+"""Where dlenv's packaged files live: the one place that knows the layout.
+
+In a source checkout `templates/` sits at the repository root; in an installed wheel it is
+shipped as `builder/_templates` (see pyproject.toml). Everything else is package data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def templates_dir() -> Path:
+    """The Jinja2 templates: the packaged copy when installed, else the checkout's."""
+    packaged = PACKAGE_DIR / "_templates"
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "templates"
+
+
+def matrix_file() -> Path:
+    return PACKAGE_DIR / "data" / "matrix.yaml"
+
+
+def builtin_profiles_dir() -> Path:
+    return PACKAGE_DIR / "profiles"
+
+
+def smoke_scripts_dir() -> Path:
+    return PACKAGE_DIR / "smoke_scripts"

@@ -1,0 +1,68 @@
+"""From a BuildSpec and build options to the exact Dockerfile and tar context to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.context import make_context
+from builder.pipconf import build_inputs, read_host_pip
+from builder.render import render_dockerfile, smoke_files
+from builder.spec import BuildSpec
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Build-time choices that are not part of the profile."""
+
+    base_image: str | None = None
+    ca_bundle: Path | None = None
+    keep_ca: bool = False
+    pip_from_host: bool = False
+
+
+@dataclass(frozen=True)
+class PreparedBuild:
+    spec: BuildSpec
+    dockerfile: str
+    context: bytes
+    notes: list[str] = field(default_factory=list)
+
+
+def apply_options(spec: BuildSpec, options: BuildOptions) -> tuple[BuildSpec, list[str], Path | None,
+                                                                   tuple[str, ...]]:
+    """Fold build options into the spec; returns (spec, notes, CA file, find-links)."""
+    notes: list[str] = []
+    pip = spec.pip
+    ca = options.ca_bundle
+    links = pip.find_links
+    if options.pip_from_host:
+        host = read_host_pip()
+        pip = pip.model_copy(update={
+            "index_url": pip.index_url or host.index_url,
+            "extra_index_urls": tuple(dict.fromkeys(pip.extra_index_urls + host.extra_index_urls)),
+            # The host's sources are the site's: they stand in for the vendor indexes.
+            "vendor_indexes": False,
+        })
+        links = tuple(dict.fromkeys(links + host.find_links))
+        if ca is None and host.cert:
+            ca = Path(host.cert)
+        notes.append("--pip-from-host: pip uses the host's index, find-links and CA; "
+                     "framework vendor indexes are left out")
+        notes.extend(f"skipped host pip setting {s}" for s in host.skipped)
+    pip = pip.model_copy(update={"find_links": links, "ca_bundle": ca is not None,
+                                 "keep_ca": options.keep_ca and ca is not None})
+    update: dict[str, object] = {"pip": pip}
+    if options.base_image:
+        update.update(base_image=options.base_image, base_image_overridden=True)
+    return spec.model_copy(update=update), notes, ca, links
+
+
+def prepare_build(spec: BuildSpec, options: BuildOptions, profile_dir: Path) -> PreparedBuild:
+    spec, notes, ca, links = apply_options(spec, options)
+    inputs = build_inputs(index_url=spec.pip.index_url, extra_index_urls=spec.pip.extra_index_urls,
+                          find_links=links, ca_bundle=ca, base_dir=profile_dir)
+    dockerfile = render_dockerfile(spec)
+    files = {"Dockerfile": dockerfile.encode(), **smoke_files(), **inputs.files}
+    context = make_context(files, executables=frozenset({"dlenv/smoke/dlenv-smoke"}))
+    return PreparedBuild(spec, dockerfile, context, notes + inputs.notes)

@@ -1,0 +1,323 @@
+"""The profile: what the user asked for, strictly validated (unknown keys are errors)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import field_validator, model_validator
+
+from builder import paths
+from builder.errors import ProfileError
+
+FrameworkName = Literal["pytorch", "tensorflow", "keras", "jax", "mxnet"]
+FRAMEWORK_NAMES: tuple[str, ...] = ("pytorch", "tensorflow", "keras", "jax", "mxnet")
+
+NAME_RE = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+MINOR_RE = r"^\d+\.\d+$"
+VERSION_RE = r"^\d+(\.\d+){0,2}$"
+# A package name with optional extras and version specifiers; no markers, no URLs, and so
+# nothing a shell would interpret once the name is on a RUN line.
+_REQUIREMENT_CHARS = re.compile(r"^[A-Za-z0-9._\-\[\],<>=!~* ]+$")
+_APT_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$")
+_ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_VALUE_RE = re.compile(r"^[A-Za-z0-9 _./:,=@+%~*{}-]*$")
+_IMAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
+_URL_RE = re.compile(r"^https?://[A-Za-z0-9._~:/?#\[\]@!&'()*+,;=%-]+$")
+
+
+def _parse_requirement(text: str) -> str:
+    if not _REQUIREMENT_CHARS.match(text):
+        bad = sorted({c for c in text if not _REQUIREMENT_CHARS.match(c)})
+        raise ValueError(
+            f"{text!r} contains {''.join(bad)!r}; a package is a name with optional extras and "
+            "version specifiers, e.g. 'pandas>=2' (markers and URLs are not supported)"
+        )
+    try:
+        Requirement(text)
+    except InvalidRequirement as exc:
+        raise ValueError(f"{text!r} is not a valid requirement: {exc}") from None
+    return text.strip()
+
+
+def _check_apt(value: str) -> str:
+    if not _APT_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a Debian package name (lowercase letters, digits, '+', '-', "
+            "'.', optionally '=version')"
+        )
+    return value
+
+
+Package = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_parse_requirement)]
+AptPackage = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_check_apt)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FrameworkSpec(_Strict):
+    """One framework with options; a bare string is shorthand for `{version: ...}`."""
+
+    version: Annotated[StrictStr, Field(pattern=VERSION_RE)] | None = None
+    backend: FrameworkName | None = Field(
+        default=None, description="Keras only: tensorflow, jax or pytorch."
+    )
+    companions: tuple[Literal["torchvision", "torchaudio"], ...] = Field(
+        default=(), description="PyTorch only: companion packages pinned to the matching release."
+    )
+
+
+class PipSettings(_Strict):
+    """Where pip finds packages during the build (corporate mirrors, air-gapped wheelhouses)."""
+
+    index_url: StrictStr | None = None
+    extra_index_urls: tuple[StrictStr, ...] = ()
+    find_links: tuple[StrictStr, ...] = Field(
+        default=(), description="Wheelhouse directories (relative to the profile) or URLs."
+    )
+    vendor_indexes: StrictBool = Field(
+        default=True,
+        description="Add framework vendor indexes (download.pytorch.org). Turn off when a mirror or "
+        "wheelhouse provides those wheels.",
+    )
+
+    @field_validator("index_url")
+    @classmethod
+    def _index_url(cls, value: str | None) -> str | None:
+        if value is not None and not _URL_RE.match(value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("extra_index_urls")
+    @classmethod
+    def _extra_urls(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not _URL_RE.match(value):
+                raise ValueError(f"{value!r} is not an http(s) URL")
+        return values
+
+    @field_validator("find_links")
+    @classmethod
+    def _find_links(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not (_URL_RE.match(value) or re.match(r"^[A-Za-z0-9._/~-]+$", value)):
+                raise ValueError(f"{value!r} is neither an http(s) URL nor a plain directory path")
+        return values
+
+
+class UserSettings(_Strict):
+    """The non-root user the image runs as."""
+
+    name: Annotated[StrictStr, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "dlenv"
+    uid: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] = 1000
+    gid: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] = 1000
+
+
+class SmokeSettings(_Strict):
+    """What `dlenv smoke` trains and how long it may take."""
+
+    models: tuple[Literal["lstm", "lenet"], ...] = Field(default=("lstm", "lenet"), min_length=1)
+    steps: Annotated[StrictInt, Field(ge=10, le=100_000)] = 200
+    timeout: Annotated[StrictInt, Field(ge=10, le=86_400)] = 900
+
+
+class Profile(_Strict):
+    """A dlenv profile (see DESIGN.md, Profile)."""
+
+    name: Annotated[StrictStr, Field(pattern=NAME_RE)]
+    description: StrictStr | None = Field(default=None, max_length=500)
+    accelerator: Literal["cuda", "rocm", "cpu"]
+    cuda: Annotated[StrictStr, Field(pattern=MINOR_RE)] | None = None
+    rocm: Annotated[StrictStr, Field(pattern=MINOR_RE)] | None = None
+    nvcc: StrictBool = Field(default=False, description="CUDA only: use the devel base (nvcc).")
+    os: Annotated[StrictStr, Field(pattern=r"^[a-z0-9.]+$")] | None = None
+    python: Annotated[StrictStr, Field(pattern=r"^3\.\d+$")] | None = None
+    base_image: StrictStr | None = None
+    frameworks: dict[FrameworkName, StrictStr | FrameworkSpec] = Field(min_length=1)
+    packages: tuple[Package, ...] = ()
+    apt: tuple[AptPackage, ...] = ()
+    env: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    pip: PipSettings = PipSettings()
+    user: UserSettings = UserSettings()
+    smoke: SmokeSettings = SmokeSettings()
+
+    @field_validator("frameworks", mode="before")
+    @classmethod
+    def _expand_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            out: dict[Any, Any] = {}
+            for key, spec in value.items():
+                if isinstance(spec, float | int) and not isinstance(spec, bool):
+                    raise ValueError(
+                        f"{key}: version {spec!r} must be a quoted string, e.g. \"{spec}\" "
+                        "(YAML reads 2.10 as the number 2.1)"
+                    )
+                out[key] = spec
+            return out
+        return value
+
+    @field_validator("frameworks")
+    @classmethod
+    def _normalise_frameworks(
+        cls, value: dict[str, str | FrameworkSpec]
+    ) -> dict[str, str | FrameworkSpec]:
+        out: dict[str, str | FrameworkSpec] = {}
+        for key, spec in value.items():
+            if isinstance(spec, str):
+                if not re.match(VERSION_RE, spec):
+                    raise ValueError(f"{key}: {spec!r} is not a version such as \"2.8\" or \"2.8.0\"")
+                spec = FrameworkSpec(version=spec)
+            if spec.backend is not None and key != "keras":
+                raise ValueError(f"{key}: only keras takes a backend")
+            if spec.companions and key != "pytorch":
+                raise ValueError(f"{key}: only pytorch takes companions")
+            out[key] = spec
+        return out
+
+    @field_validator("cuda", "rocm", "python", mode="before")
+    @classmethod
+    def _quoted_versions(cls, value: Any) -> Any:
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            raise ValueError(
+                f"{value!r} must be a quoted string, e.g. \"{value}\" (YAML reads 12.10 as 12.1)"
+            )
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, values: dict[str, str]) -> dict[str, str]:
+        for key, value in values.items():
+            if not _ENV_KEY_RE.match(key):
+                raise ValueError(f"{key!r} is not a valid environment variable name")
+            if len(value) > 4096 or not _ENV_VALUE_RE.match(value):
+                bad = sorted({c for c in value if not _ENV_VALUE_RE.match(c)})
+                raise ValueError(
+                    f"{key}: the value contains {''.join(bad)!r}; values may hold letters, digits, "
+                    "spaces and _ . / : , = @ + % ~ * { } - only (no quotes, $, backslashes, "
+                    "shell operators or newlines)"
+                )
+        return values
+
+    @field_validator("base_image")
+    @classmethod
+    def _base_image(cls, value: str | None) -> str | None:
+        if value is not None and (not _IMAGE_RE.match(value) or ".." in value or len(value) > 255):
+            raise ValueError(f"{value!r} is not an image reference such as 'registry/name:tag'")
+        return value
+
+    @model_validator(mode="after")
+    def _toolkit_matches_accelerator(self) -> Profile:
+        if self.cuda is not None and self.accelerator != "cuda":
+            raise ValueError(f"'cuda' is set but accelerator is {self.accelerator}")
+        if self.rocm is not None and self.accelerator != "rocm":
+            raise ValueError(f"'rocm' is set but accelerator is {self.accelerator}")
+        if self.nvcc and self.accelerator != "cuda":
+            raise ValueError(f"'nvcc' needs accelerator cuda, not {self.accelerator}")
+        return self
+
+    def framework_specs(self) -> dict[str, FrameworkSpec]:
+        """Frameworks with shorthand expanded (the validator guarantees FrameworkSpec values)."""
+        return {k: v if isinstance(v, FrameworkSpec) else FrameworkSpec(version=v)
+                for k, v in self.frameworks.items()}
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys instead of silently keeping the last one."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return dict(loader.construct_pairs(node))
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping  # type: ignore[arg-type]
+)
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    """One readable paragraph naming each bad field, pydantic noise removed."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "str")))
+        loc = re.sub(r"\.FrameworkSpec$", "", loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see `dlenv validate --help` for the schema)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"  {loc or '(top level)'}: {msg}")
+    # pydantic reports each union branch; keep one line per distinct message.
+    unique = list(dict.fromkeys(lines))
+    return f"{source} is not a valid profile:\n" + "\n".join(unique)
+
+
+def parse_profile(text: str, source: str = "profile") -> Profile:
+    """Parse YAML text into a validated Profile, raising ProfileError with a clear message."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProfileError(f"{source} is not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(
+            f"{source} must be a YAML mapping with keys such as name, accelerator and frameworks; "
+            f"found {type(data).__name__}"
+        )
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(format_validation_error(source, exc)) from None
+
+
+def builtin_profile_names() -> list[str]:
+    return sorted(p.stem for p in paths.builtin_profiles_dir().glob("*.yaml"))
+
+
+def profile_source(ref: str) -> Path:
+    """Map PROFILE (a built-in name or a path to YAML) to a file, or raise ProfileError."""
+    as_path = Path(ref)
+    if as_path.suffix in {".yaml", ".yml"} or "/" in ref or as_path.exists():
+        if not as_path.is_file():
+            raise ProfileError(f"profile file {ref} does not exist")
+        return as_path
+    builtin = paths.builtin_profiles_dir() / f"{ref}.yaml"
+    if builtin.is_file():
+        return builtin
+    raise ProfileError(
+        f"{ref!r} is neither a profile file nor a built-in profile; built-ins: "
+        + ", ".join(builtin_profile_names())
+    )
+
+
+def load_profile(ref: str) -> tuple[Profile, Path]:
+    """Load PROFILE by built-in name or path; returns the profile and the file it came from."""
+    path = profile_source(ref)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc}") from None
+    return parse_profile(text, str(path) if path.parent != paths.builtin_profiles_dir() else ref), path
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a profile, for editor completion (yaml-language-server)."""
+    schema = Profile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "dlenv profile"
+    return schema

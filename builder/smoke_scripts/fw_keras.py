@@ -1,0 +1,69 @@
+"""Keras 3 runner, on whichever backend KERAS_BACKEND selects (tensorflow, jax or torch)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+import tasks
+
+
+def backend_device(requested: str) -> tuple[str, str]:
+    """Which device the active Keras backend will use: (dlenv device, human name)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import fw_tensorflow
+
+        return fw_tensorflow.gpu_device(requested)
+    if backend == "jax":
+        import fw_jax
+
+        return fw_jax.jax_device()
+    if backend == "torch":
+        import fw_torch
+
+        _, kind, name = fw_torch.pick_device(requested, allow_cpu=True)
+        return kind, name
+    return "cpu", "cpu"
+
+
+def build(model: str):  # type: ignore[no-untyped-def]
+    import keras
+    from keras import layers
+
+    if model == "lstm":
+        net = keras.Sequential([keras.Input((tasks.SEQ_LEN, 1)), layers.LSTM(32), layers.Dense(1)])
+        net.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    else:
+        net = keras.Sequential([
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(6, 5, padding="same", activation="tanh"), layers.AveragePooling2D(2),
+            layers.Conv2D(16, 5, activation="tanh"), layers.AveragePooling2D(2),
+            layers.Flatten(), layers.Dense(120, activation="tanh"),
+            layers.Dense(84, activation="tanh"), layers.Dense(tasks.CLASSES)])
+        net.compile(optimizer=keras.optimizers.Adam(2e-3),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return net
+
+
+def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, object]:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    kind, name = backend_device(device)
+    net = build(model)
+    tmpl = tasks.templates()
+    losses: list[float] = []
+    start = time.perf_counter()
+    for _ in range(steps):
+        x, y = tasks.sine_batch(rng) if model == "lstm" else tasks.image_batch(rng, tmpl)
+        losses.append(float(net.train_on_batch(x, y)))
+    seconds = time.perf_counter() - start
+    return {"framework_version": f"{keras.__version__} ({os.environ.get('KERAS_BACKEND', 'tensorflow')})",
+            "device": kind, "device_name": name, "losses": losses,
+            "samples": steps * tasks.BATCH, "seconds": seconds}

@@ -1,0 +1,146 @@
+"""BuildSpec: every decision the resolver made, frozen and serialisable.
+
+Templates, the build context, the engine and the smoke runner receive only this object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from builder.matrix import Accelerator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ResolvedFramework(_Frozen):
+    name: str
+    version: str
+    variant: str
+    import_name: str
+    requirements: tuple[str, ...]
+    index: str | None = None
+    find_links: str | None = None
+    implicit: bool = False
+    confidence: str
+    source: str
+
+
+class PipSources(_Frozen):
+    """Where pip looks during the build; credentials never reach the final image."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    vendor_indexes: bool = True
+    ca_bundle: bool = False
+    keep_ca: bool = False
+
+
+class RuntimeOptions(_Frozen):
+    """How a container of this image is started (docker SDK, compose, devcontainer)."""
+
+    gpus: bool
+    devices: tuple[str, ...]
+    group_add: tuple[str, ...]
+    security_opt: tuple[str, ...]
+    shm_size: str
+
+
+class UserSpec(_Frozen):
+    name: str
+    uid: int
+    gid: int
+
+
+class SmokeSpec(_Frozen):
+    device: Accelerator
+    frameworks: tuple[str, ...]
+    models: tuple[str, ...]
+    steps: int
+    timeout: int
+
+
+class BuildSpec(_Frozen):
+    profile: str
+    accelerator: Accelerator
+    toolkit: str | None
+    toolkit_tag: str | None
+    min_driver: str | None
+    gfx_targets: tuple[str, ...]
+    os: str
+    python: str
+    base_image: str
+    base_image_overridden: bool
+    frameworks: tuple[ResolvedFramework, ...]
+    keras_backend: str | None
+    system_apt: tuple[str, ...]
+    apt: tuple[str, ...]
+    packages: tuple[str, ...]
+    pip: PipSources
+    env: tuple[tuple[str, str], ...]
+    user: UserSpec
+    runtime: RuntimeOptions
+    smoke: SmokeSpec
+    warnings: tuple[str, ...]
+    matrix_updated: str
+
+    @property
+    def tag(self) -> str:
+        """The default image tag: dlenv/<profile>:<short digest>."""
+        return f"dlenv/{self.profile}:{self.digest[:12]}"
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of the spec: equal specs, equal digests."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def framework(self, name: str) -> ResolvedFramework | None:
+        return next((f for f in self.frameworks if f.name == name), None)
+
+    def vendor_indexes(self) -> list[str]:
+        """Framework vendor wheel indexes (e.g. download.pytorch.org), unless turned off."""
+        if not self.pip.vendor_indexes:
+            return []
+        return list(dict.fromkeys(f.index for f in self.frameworks if f.index))
+
+    def vendor_find_links(self) -> list[str]:
+        if not self.pip.vendor_indexes:
+            return []
+        return list(dict.fromkeys(f.find_links for f in self.frameworks if f.find_links))
+
+    def framework_requirements(self) -> list[str]:
+        """All framework requirements, installed in one pip call so they resolve together."""
+        return [req for f in self.frameworks for req in f.requirements]
+
+    def labels(self) -> dict[str, str]:
+        """OCI and dlenv labels; no timestamps, so rendering stays deterministic."""
+        versions = ",".join(f"{f.name}={f.version}" for f in self.frameworks)
+        labels = {
+            "org.opencontainers.image.title": f"dlenv {self.profile}",
+            "org.opencontainers.image.description": f"{self.accelerator} image with {versions}",
+            "org.opencontainers.image.base.name": self.base_image,
+            "io.dlenv.profile": self.profile,
+            "io.dlenv.spec-digest": self.digest,
+            "io.dlenv.accelerator": self.accelerator,
+            "io.dlenv.toolkit": self.toolkit or "none",
+            "io.dlenv.python": self.python,
+            "io.dlenv.frameworks": versions,
+            "io.dlenv.smoke": "dlenv-smoke",
+            "io.dlenv.smoke-timeout": str(self.smoke.timeout),
+            "io.dlenv.runtime": json.dumps(self.runtime.model_dump(mode="json"), sort_keys=True,
+                                           separators=(",", ":")),
+        }
+        return labels
+
+    def as_json(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["digest"] = self.digest
+        data["tag"] = self.tag
+        return data

@@ -1,0 +1,30 @@
+"""Shared fixtures. Unit tests never touch Docker; integration tests (marker `docker`) need it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+
+os.environ.setdefault("COLUMNS", "200")  # stable rich output in CliRunner
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def write_profile(tmp_path: Path) -> Callable[[str], Path]:
+    def write(text: str, name: str = "profile.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return write
