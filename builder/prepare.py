@@ -38,17 +38,19 @@ def apply_options(spec: BuildSpec, options: BuildOptions) -> tuple[BuildSpec, li
     links = pip.find_links
     if options.pip_from_host:
         host = read_host_pip()
+        # A host with its own sources (a mirror or a wheelhouse) is set up for this site:
+        # those stand in for the vendor indexes, which such sites usually cannot reach.
+        site_sources = bool(host.index_url or host.find_links)
         pip = pip.model_copy(update={
             "index_url": pip.index_url or host.index_url,
             "extra_index_urls": tuple(dict.fromkeys(pip.extra_index_urls + host.extra_index_urls)),
-            # The host's sources are the site's: they stand in for the vendor indexes.
-            "vendor_indexes": False,
+            "vendor_indexes": pip.vendor_indexes and not site_sources,
         })
         links = tuple(dict.fromkeys(links + host.find_links))
         if ca is None and host.cert:
             ca = Path(host.cert)
-        notes.append("--pip-from-host: pip uses the host's index, find-links and CA; "
-                     "framework vendor indexes are left out")
+        notes.append("--pip-from-host: pip uses the host's index, find-links and CA"
+                     + ("; framework vendor indexes are left out" if site_sources else ""))
         notes.extend(f"skipped host pip setting {s}" for s in host.skipped)
     pip = pip.model_copy(update={"find_links": links, "ca_bundle": ca is not None,
                                  "keep_ca": options.keep_ca and ca is not None})

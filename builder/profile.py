@@ -8,8 +8,18 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
-from pydantic import field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from builder import paths
 from builder.errors import ProfileError
@@ -139,7 +149,9 @@ class Profile(_Strict):
     os: Annotated[StrictStr, Field(pattern=r"^[a-z0-9.]+$")] | None = None
     python: Annotated[StrictStr, Field(pattern=r"^3\.\d+$")] | None = None
     base_image: StrictStr | None = None
-    frameworks: dict[FrameworkName, StrictStr | FrameworkSpec] = Field(min_length=1)
+    frameworks: dict[FrameworkName, StrictStr | FrameworkSpec | None] = Field(
+        min_length=1, description='Framework -> version ("2.8", "2.8.0"), null for the newest, '
+        'or {version, backend, companions}.')
     packages: tuple[Package, ...] = ()
     apt: tuple[AptPackage, ...] = ()
     env: dict[StrictStr, StrictStr] = Field(default_factory=dict)
@@ -165,10 +177,12 @@ class Profile(_Strict):
     @field_validator("frameworks")
     @classmethod
     def _normalise_frameworks(
-        cls, value: dict[str, str | FrameworkSpec]
-    ) -> dict[str, str | FrameworkSpec]:
-        out: dict[str, str | FrameworkSpec] = {}
+        cls, value: dict[str, str | FrameworkSpec | None]
+    ) -> dict[str, str | FrameworkSpec | None]:
+        out: dict[str, str | FrameworkSpec | None] = {}
         for key, spec in value.items():
+            if spec is None:
+                spec = FrameworkSpec()
             if isinstance(spec, str):
                 if not re.match(VERSION_RE, spec):
                     raise ValueError(f"{key}: {spec!r} is not a version such as \"2.8\" or \"2.8.0\"")
@@ -224,7 +238,7 @@ class Profile(_Strict):
     def framework_specs(self) -> dict[str, FrameworkSpec]:
         """Frameworks with shorthand expanded (the validator guarantees FrameworkSpec values)."""
         return {k: v if isinstance(v, FrameworkSpec) else FrameworkSpec(version=v)
-                for k, v in self.frameworks.items()}
+                for k, v in self.frameworks.items()}  # None never survives the validator
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -234,7 +248,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -244,7 +258,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
 
 
 _UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping  # type: ignore[arg-type]
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
 )
 
 

@@ -133,8 +133,9 @@ def _solutions(matrix: Matrix, c: Constraints, why: _Why) -> Iterator[Solution]:
     if c.accelerator == "cpu":
         toolkits = [None]
     else:
-        toolkits = sorted((t for t in entries if c.toolkit in (None, t.version)),
-                          key=lambda t: Version(t.version), reverse=True)
+        pinned = [t for t in entries if c.toolkit in (None, t.version)]
+        pinned.sort(key=lambda t: Version(t.version), reverse=True)
+        toolkits = [*pinned]
     os_names = [c.os] if c.os else list(matrix.default_os[c.accelerator])
     for tk in toolkits:
         for rank, os_name in enumerate(os_names):
@@ -185,16 +186,19 @@ def _alternatives(matrix: Matrix, c: Constraints) -> list[str]:
     for key in ("toolkit", "os", "python"):
         if getattr(c, key) is None:
             continue
-        relaxed = replace(c, **{key: None})
-        if key == "os":
-            relaxed = replace(relaxed, python=None)
+        if key == "toolkit":
+            relaxed = replace(c, toolkit=None)
+        elif key == "os":
+            relaxed = replace(c, os=None, python=None)
+        else:
+            relaxed = replace(c, python=None)
         sol = _best(matrix, relaxed)
         if sol is not None:
             field_name = c.accelerator if key == "toolkit" else key
-            value = {"toolkit": sol.toolkit.version if sol.toolkit else "", "os": sol.os,
-                     "python": sol.python}[key]
+            toolkit = sol.toolkit.version if sol.toolkit else ""
+            value = {"toolkit": toolkit, "os": sol.os, "python": sol.python}[key]
             out.append(f"set {field_name} to \"{value}\": {_describe(sol, relaxed)}")
-    if len([v for v in c.versions.values()]) > 1:
+    if len(c.versions) > 1:
         for name in c.versions:
             alone = replace(c, versions={k: v for k, v in c.versions.items() if k != name})
             if alone.versions and _best(matrix, alone) is not None:

@@ -8,9 +8,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
 import tasks  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 
 def gpu_device(requested: str) -> tuple[str, str]:
@@ -53,7 +52,7 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
             with tf.GradientTape() as tape:
                 loss = loss_fn(y, net(x, training=True))
             opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables),
-                                    net.trainable_variables))
+                                    net.trainable_variables, strict=True))
             return loss
 
         tmpl = tasks.templates()

@@ -6,9 +6,8 @@ import time
 
 import mxnet as mx
 import numpy as np
-from mxnet import autograd, gluon
-
 import tasks
+from mxnet import autograd, gluon
 
 
 def pick_context(requested: str) -> tuple[mx.Context, str, str]:

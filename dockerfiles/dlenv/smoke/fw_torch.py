@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import tasks
 import torch
 from torch import nn
-
-import tasks
 
 
 class LSTM(nn.Module):

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian machine for dlenv: Docker engine, debootstrap, a virtual environment
+# with dlenv and its dev tools, and a local Debian bookworm base image. Idempotent.
+#
+#   scripts/setup-host.sh        (run as root, or with sudo available)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} ..." >&2
+  sudo_ apt-get update -qq
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+
+# A Docker engine: use the one that answers, else start Debian's dockerd in the background.
+if ! docker info >/dev/null 2>&1; then
+  echo "starting dockerd ..." >&2
+  if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+    sudo_ systemctl start docker
+  else
+    sudo_ sh -c 'nohup dockerd >/var/log/dlenv-dockerd.log 2>&1 &'
+  fi
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dlenv-dockerd.log" >&2; exit 3; }
+fi
+
+if [ ! -x .venv/bin/dlenv ] || [ pyproject.toml -nt .venv/bin/dlenv ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >&2
+  .venv/bin/pip install -q -e ".[dev]" >&2
+  touch .venv/bin/dlenv
+fi
+
+# The CPU profiles build FROM debian:bookworm-slim; without a registry, make it locally.
+scripts/make-base-image.sh debian:bookworm-slim >/dev/null
+echo "ready: $(docker version --format 'Docker engine {{.Server.Version}}'), .venv/bin/dlenv" >&2

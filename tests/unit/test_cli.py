@@ -1,0 +1,75 @@
+"""CLI commands through Typer's CliRunner (no Docker)."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import yaml
+from typer.testing import CliRunner
+
+from builder.cli import app
+from builder.profile import builtin_profile_names
+
+
+def test_profiles_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["profiles", "--json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert [r["name"] for r in rows] == builtin_profile_names()
+
+
+def test_matrix_json_has_sources(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["matrix", "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["frameworks"]["pytorch"]["releases"][0]["source"]
+    assert "cuda-tags" in data["sources"]
+
+
+def test_matrix_table(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["matrix"])
+    assert result.exit_code == 0 and "mxnet (retired)" in result.stdout
+
+
+def test_validate_json_is_the_buildspec(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["validate", "pytorch-cuda", "--json"])
+    assert result.exit_code == 0
+    spec = json.loads(result.stdout)
+    assert spec["accelerator"] == "cuda" and spec["frameworks"][0]["name"] == "pytorch"
+    assert len(spec["digest"]) == 64 and spec["tag"].startswith("dlenv/pytorch-cuda:")
+
+
+def test_validate_warns_on_stderr_for_retired_mxnet(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["validate", "mxnet-cpu"])
+    assert result.exit_code == 0 and "retired" in result.output
+
+
+def test_schema_validates_every_builtin_profile(runner: CliRunner) -> None:
+    from builder import paths
+
+    result = runner.invoke(app, ["validate", "x", "--schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    for path in sorted(paths.builtin_profiles_dir().glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+
+
+def test_render_requires_profile_or_all(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["render"]).exit_code == 2
+    assert runner.invoke(app, ["render", "pytorch-cpu", "--check"]).exit_code == 2
+
+
+def test_build_rejects_bad_progress_before_docker(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["build", "pytorch-cpu", "--progress", "fancy"])
+    assert result.exit_code == 2 and "--progress" in result.output
+
+
+def test_build_rejects_missing_ca_bundle(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["build", "pytorch-cpu", "--ca-bundle", "/nonexistent.pem"])
+    assert result.exit_code == 2 and "--ca-bundle" in result.output
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("dlenv ")
