@@ -120,9 +120,10 @@ def test_engine_translates_steps_and_tags_extra() -> None:
 
 
 def test_engine_failure_names_step_and_tail() -> None:
-    client = FakeClient([{"stream": "Step 3/9 : RUN apt-get install nope\n"},  # noqa: E501
+    client = FakeClient([{"stream": "Step 3/9 : RUN apt-get install nope\n"},
                          {"stream": "E: Unable to locate package nope\n"},
-                         {"error": "The command '/bin/sh -c apt-get install nope' returned a non-zero code: 100"}])
+                         {"error": "The command '/bin/sh -c apt-get install nope' returned "
+                                   "a non-zero code: 100"}])
     with pytest.raises(BuildFailed) as info:
         list(engine.build(client, b"", tags=["a:1"], base_image="debian"))  # type: ignore[arg-type]
     assert "Step 3/9 : RUN apt-get install nope" in str(info.value)
