@@ -108,6 +108,7 @@ class Framework(BaseModel):
     releases: tuple[Release, ...]
     retired: str | None = None
     extra_requirements: tuple[str, ...] = ()
+    apt: tuple[str, ...] = ()
     backends: tuple[str, ...] = ()
     default_backend: str | None = None
 

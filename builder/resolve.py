@@ -341,7 +341,8 @@ def _build_spec(
     else:
         base = os_entry.image
     runtime = matrix.runtime[acc]
-    system_apt = tuple(sorted({*_SYSTEM_APT, os_entry.venv_package}))
+    framework_apt = {pkg for name, _ in sol.releases for pkg in matrix.frameworks[name].apt}
+    system_apt = tuple(sorted({*_SYSTEM_APT, os_entry.venv_package, *framework_apt}))
     env: dict[str, str] = {}
     if backend:
         env["KERAS_BACKEND"] = backend if backend != "pytorch" else "torch"

@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   mxnet        1.9.1 (cpu)
-#   spec digest  d3d5dfd2b700dabc2cc14744d7e3de2d6b62ed4ae245f441919f11a56ce0d746
+#   spec digest  0baddbf748339c5c137da9c2eefa11a3b0344c3dac050a01eaab7668759efc0d
 #   matrix       2026-11-26
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
@@ -20,6 +20,7 @@ ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PYTHONUNBUFFERED=1
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
+      libgomp1 \
       python3 \
       python3-venv \
  && apt-get clean \
@@ -54,7 +55,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="mxnet-cpu" \
-      io.dlenv.spec-digest="d3d5dfd2b700dabc2cc14744d7e3de2d6b62ed4ae245f441919f11a56ce0d746" \
+      io.dlenv.spec-digest="0baddbf748339c5c137da9c2eefa11a3b0344c3dac050a01eaab7668759efc0d" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

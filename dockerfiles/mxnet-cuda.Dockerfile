@@ -4,7 +4,7 @@
 #   accelerator  cuda 11.8 (host driver >= 520.61.05)
 #   os / python  ubuntu22.04 / 3.10
 #   mxnet        1.9.1 (cu117)
-#   spec digest  38cd39a4440a9fec4a32585c831b5cf89f132b6065339bbd56a4db75ffe645c4
+#   spec digest  819eac4d82021d0b3044faff1bf825d07e301152d02b66ec8d7d462751b4b5bd
 #   matrix       2026-11-26
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
@@ -22,6 +22,7 @@ ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PYTHONUNBUFFERED=1
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
+      libgomp1 \
       python3 \
       python3-venv \
  && apt-get clean \
@@ -58,7 +59,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04" \
       io.dlenv.profile="mxnet-cuda" \
-      io.dlenv.spec-digest="38cd39a4440a9fec4a32585c831b5cf89f132b6065339bbd56a4db75ffe645c4" \
+      io.dlenv.spec-digest="819eac4d82021d0b3044faff1bf825d07e301152d02b66ec8d7d462751b4b5bd" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="11.8" \
       io.dlenv.python="3.10" \
