@@ -381,5 +381,66 @@ def smoke_cmd(
     run_guarded(body)
 
 
+@app.command()
+def doctor(
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help="Check readiness for "
+                                                 "this profile (name or YAML path).")] = None,
+    json_out: JsonOpt = False,
+    probe: Annotated[bool, typer.Option("--probe", help="Also start a real container with the "
+                                        "profile's device options.")] = False,
+    suggest: Annotated[Path | None, typer.Option("--suggest", help="Write a profile that fits "
+                                                 "this host to FILE.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --suggest FILE.")] = False,
+) -> None:
+    """Is this host ready to build and run a profile? Exit 1 when something blocks it."""
+
+    def body() -> None:
+        import yaml
+
+        from builder import doctor as doc
+        from builder.matrix import load_matrix
+        from builder.profile import parse_profile
+        from builder.resolve import resolve
+
+        if suggest is not None and suggest.exists() and not force:
+            raise ProfileError(f"--suggest: {suggest} exists; pass --force to overwrite it")
+        matrix = load_matrix()
+        spec = _resolve(profile)[0] if profile else None
+        facts = doc.gather_facts()
+        checks = doc.evaluate(facts, spec, matrix)
+        if probe and spec is not None and facts.docker.reachable:
+            checks.append(doc.probe(spec))
+        suggestion = doc.suggest_profile(facts, matrix)
+        try:
+            resolve(parse_profile(yaml.safe_dump(suggestion)))
+        except DlenvError:  # e.g. the newest toolkit for the driver has no PyTorch build
+            suggestion.pop("cuda", None)
+            suggestion.pop("rocm", None)
+        ready = not any(c.status == "fail" for c in checks)
+        if suggest is not None:
+            suggest.write_text("# Written by `dlenv doctor --suggest`.\n"
+                               + yaml.safe_dump(suggestion, sort_keys=False))
+            err.print(f"wrote {suggest}")
+        if json_out:
+            out.print_json(json.dumps({
+                "ready": ready, "profile": spec.profile if spec else None,
+                "checks": [c.__dict__ for c in checks], "suggested_profile": suggestion,
+                "host": facts.as_json()}, default=str))
+        else:
+            styles = {"ok": "green", "fail": "bold red", "warn": "yellow", "advice": "cyan",
+                      "info": "blue"}
+            for c in checks:
+                out.print(f"[{styles[c.status]}]{c.status:>6}[/] {c.name:15} {escape(c.detail)}")
+                if c.fix and c.status in ("fail", "warn"):
+                    out.print(f"{'':22}fix: {escape(c.fix)}")
+            target = f" for {spec.profile}" if spec else ""
+            out.print(f"host is {'ready' if ready else 'NOT ready'}{target}; suggested "
+                      f"accelerator: {suggestion['accelerator']}")
+        if not ready:
+            raise typer.Exit(1)
+
+    run_guarded(body)
+
+
 def main() -> None:
     app()

@@ -39,6 +39,7 @@ class CudaEntry(_Row):
     version: str
     tag: str
     driver: str
+    min_cc: str
     os: tuple[str, ...]
     flavours: tuple[str, ...]
 
@@ -135,6 +136,7 @@ class Matrix(BaseModel):
     os: tuple[OsEntry, ...]
     default_os: dict[Accelerator, tuple[str, ...]]
     cuda: tuple[CudaEntry, ...]
+    cuda_family_driver: dict[str, str]
     rocm: tuple[RocmEntry, ...]
     frameworks: dict[str, Framework]
     runtime: dict[Accelerator, RuntimeEntry]

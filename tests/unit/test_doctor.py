@@ -1,0 +1,191 @@
+"""doctor: parsers on real recorded outputs, and the verdicts built on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder import doctor
+from builder.doctor import DockerFacts, HostFacts
+from builder.hostprobe import CpuInfo, parse_cpuinfo, parse_meminfo, parse_nvidia_smi, parse_rocminfo
+from builder.matrix import load_matrix
+from builder.profile import load_profile, parse_profile
+from builder.resolve import resolve
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "host"
+M = load_matrix()
+
+
+def fixture(name: str) -> str:
+    return (FIX / name).read_text()
+
+
+@pytest.mark.parametrize(("name", "gpus", "driver", "cap"), [
+    ("nvidia-h100-580.csv", 1, "580.82.07", "9.0"),
+    ("nvidia-4xa100-580.csv", 4, "580.105.08", "8.0"),
+    ("nvidia-p100-580.csv", 1, "580.178.04", "6.0"),
+    ("nvidia-rtx3080-535.csv", 1, "535.129.03", "8.6"),
+    ("nvidia-rtx4080s-610.csv", 1, "610.88", "8.9"),
+    ("nvidia-t4-no-driver-column.csv", 1, None, "7.5"),
+])
+def test_nvidia_smi_parser(name: str, gpus: int, driver: str | None, cap: str) -> None:
+    report = parse_nvidia_smi(fixture(name))
+    assert report.error is None and len(report.gpus) == gpus
+    assert report.driver == driver and report.gpus[0].compute_cap == cap
+    assert report.gpus[0].memory_mib and report.gpus[0].memory_mib > 10_000
+
+
+@pytest.mark.parametrize("name", ["nvidia-smi-failed.txt", "nvidia-no-devices.txt"])
+def test_nvidia_smi_failures(name: str) -> None:
+    report = parse_nvidia_smi(fixture(name))
+    assert not report.gpus and report.error
+
+
+def test_rocminfo_full_output() -> None:
+    gpus = parse_rocminfo(fixture("rocminfo-rx6900xt-rocm571.txt"))
+    assert [(g.gfx, g.marketing_name) for g in gpus] == [("gfx1030", "AMD Radeon RX 6900 XT")]
+
+
+def test_rocminfo_igpu_and_two_cards() -> None:
+    gpus = parse_rocminfo(fixture("rocminfo-r9700-igpu.txt"))
+    assert [g.gfx for g in gpus] == ["gfx1036", "gfx1201", "gfx1201"]
+
+
+def test_rocminfo_cpu_only() -> None:
+    assert parse_rocminfo(fixture("rocminfo-cpu-only.txt")) == []
+
+
+def test_proc_parsers() -> None:
+    cpu = parse_cpuinfo("processor : 0\nmodel name : X\nflags : fpu avx avx2\n"
+                        "processor : 1\nmodel name : X\nflags : fpu avx avx2\n")
+    assert cpu.cores == 2 and cpu.avx2 and not cpu.avx512
+    assert parse_meminfo("MemTotal:       24576000 kB\n") == 24576000 * 1024
+
+
+def facts(**over: object) -> HostFacts:
+    base: dict[str, object] = dict(
+        docker=DockerFacts(True, "unix:///var/run/docker.sock", version="27.0", runtimes=("runc",)),
+        nvidia=None, amd=None, kfd=False, render_nodes=[], groups=set(), is_root=False,
+        cpu=CpuInfo("EPYC", 16, frozenset({"avx", "avx2"})), memory_bytes=64 * 2**30,
+        disk_free_bytes=200 * 2**30, disk_path="/var/lib/docker")
+    base.update(over)
+    return HostFacts(**base)  # type: ignore[arg-type]
+
+
+def spec(name: str):  # type: ignore[no-untyped-def]
+    return resolve(load_profile(name)[0])
+
+
+def statuses(checks: list[doctor.Check]) -> dict[str, str]:
+    return {c.name: c.status for c in checks}
+
+
+def test_cpu_profile_ready_without_gpu() -> None:
+    checks = doctor.evaluate(facts(), spec("pytorch-cpu"), M)
+    assert "fail" not in statuses(checks).values()
+
+
+def test_cuda_profile_without_driver_fails_naming_driver() -> None:
+    checks = doctor.evaluate(facts(), spec("pytorch-cuda"), M)
+    failed = [c for c in checks if c.status == "fail"]
+    assert failed and failed[0].name == "nvidia-driver" and "NVIDIA driver" in failed[0].detail
+
+
+def test_cuda_profile_with_failed_nvidia_smi() -> None:
+    report = parse_nvidia_smi(fixture("nvidia-smi-failed.txt"))
+    checks = doctor.evaluate(facts(nvidia=report), spec("pytorch-cuda"), M)
+    assert statuses(checks)["nvidia-driver"] == "fail"
+
+
+def test_h100_with_580_runs_cuda_13_through_minor_version_compatibility() -> None:
+    report = parse_nvidia_smi(fixture("nvidia-h100-580.csv"))
+    checks = doctor.evaluate(facts(nvidia=report), spec("pytorch-cuda"), M)
+    s = statuses(checks)
+    # 580.82.07 < 580.95.05 (CUDA 13.0 Update 2) but >= 580.65.06 (the CUDA 13 family minimum)
+    assert s["nvidia-driver"] == "warn" and s["gpu0"] == "ok"
+    assert s["nvidia-runtime"] == "warn"
+    assert "fail" not in s.values()
+
+
+def test_a100_with_newer_driver_and_runtime_is_ready() -> None:
+    report = parse_nvidia_smi(fixture("nvidia-4xa100-580.csv"))
+    docker = DockerFacts(True, "unix:///var/run/docker.sock", version="27.0",
+                         runtimes=("nvidia", "runc"))
+    checks = doctor.evaluate(facts(nvidia=report, docker=docker), spec("workstation-cuda"), M)
+    assert set(statuses(checks).values()) <= {"ok", "advice"}
+    assert [c.name for c in checks if c.name.startswith("gpu")] == ["gpu0", "gpu1", "gpu2", "gpu3"]
+
+
+def test_driver_too_old_suggests_a_cuda_that_fits() -> None:
+    report = parse_nvidia_smi(fixture("nvidia-rtx3080-535.csv"))
+    checks = doctor.evaluate(facts(nvidia=report), spec("pytorch-cuda"), M)
+    driver = next(c for c in checks if c.name == "nvidia-driver")
+    assert driver.status == "fail" and "535.129.03" in driver.detail
+    assert driver.fix and 'cuda: "12.1"' in driver.fix  # 12.1 needs 530.30.02 <= 535.129.03
+
+
+def test_pascal_gpu_is_too_old_for_cuda_13_wheels() -> None:
+    report = parse_nvidia_smi(fixture("nvidia-p100-580.csv"))
+    checks = doctor.evaluate(facts(nvidia=report), spec("pytorch-cuda"), M)
+    gpu = next(c for c in checks if c.name == "gpu0")
+    assert gpu.status == "fail" and "sm >= 7.5" in gpu.detail
+
+
+def test_rocm_supported_target() -> None:
+    gpus = parse_rocminfo(fixture("rocminfo-rx6900xt-rocm571.txt"))
+    checks = doctor.evaluate(facts(amd=gpus, kfd=True, render_nodes=["/dev/dri/renderD128"],
+                                   groups={"video", "render"}), spec("pytorch-rocm"), M)
+    assert "fail" not in statuses(checks).values()
+    assert statuses(checks)["gpu0"] == "ok"
+
+
+def test_rocm_igpu_gets_hsa_override_hint_and_missing_groups_fail() -> None:
+    gpus = parse_rocminfo(fixture("rocminfo-r9700-igpu.txt"))
+    checks = doctor.evaluate(facts(amd=gpus, kfd=True, render_nodes=["/dev/dri/renderD128"]),
+                             spec("pytorch-rocm"), M)
+    igpu = next(c for c in checks if c.name == "gpu0")
+    assert igpu.status == "warn" and igpu.fix and "HSA_OVERRIDE_GFX_VERSION=10.3.0" in igpu.fix
+    assert statuses(checks)["gpu1"] == "ok"  # gfx1201 is on ROCm 7.x's list
+    assert statuses(checks)["amd-groups"] == "fail"
+
+
+def test_rocm_without_kfd_fails() -> None:
+    checks = doctor.evaluate(facts(), spec("pytorch-rocm"), M)
+    assert statuses(checks)["amd-kfd"] == "fail" and statuses(checks)["amd-render"] == "fail"
+
+
+def test_tensorflow_needs_avx() -> None:
+    checks = doctor.evaluate(facts(cpu=CpuInfo("old", 4, frozenset({"sse4_2"}))),
+                             spec("tensorflow-cpu"), M)
+    assert statuses(checks)["cpu-avx"] == "fail"
+
+
+def test_unreachable_engine_fails() -> None:
+    checks = doctor.evaluate(facts(docker=DockerFacts(False, "unix:///x", error="refused")),
+                             spec("pytorch-cpu"), M)
+    assert statuses(checks)["docker"] == "fail"
+
+
+def test_seed_recommendations_are_advice_not_failures() -> None:
+    checks = doctor.evaluate(facts(cpu=CpuInfo("small", 2, frozenset({"avx"})),
+                                   memory_bytes=8 * 2**30), spec("pytorch-cpu"), M)
+    s = statuses(checks)
+    assert s["cpu-cores"] == "advice" and s["memory"] == "advice"
+    assert "fail" not in s.values()
+
+
+def test_suggest_cuda_for_h100_and_cpu_without_gpu() -> None:
+    h100 = doctor.suggest_profile(facts(nvidia=parse_nvidia_smi(fixture("nvidia-h100-580.csv"))), M)
+    # conservative: the newest toolkit whose own driver minimum the host meets
+    assert h100["accelerator"] == "cuda" and h100["cuda"] == "12.9"
+    p100 = doctor.suggest_profile(facts(nvidia=parse_nvidia_smi(fixture("nvidia-p100-580.csv"))), M)
+    assert p100["accelerator"] == "cuda" and p100["cuda"].startswith("12.")
+    amd = doctor.suggest_profile(facts(amd=parse_rocminfo(fixture("rocminfo-rx6900xt-rocm571.txt"))), M)
+    assert amd["accelerator"] == "rocm"
+    cpu = doctor.suggest_profile(facts(), M)
+    assert cpu["accelerator"] == "cpu"
+    for suggestion in (h100, p100, amd, cpu):
+        import yaml
+
+        resolve(parse_profile(yaml.safe_dump(suggestion)))  # every suggestion resolves
