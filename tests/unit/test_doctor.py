@@ -64,11 +64,13 @@ def test_proc_parsers() -> None:
 
 
 def facts(**over: object) -> HostFacts:
-    base: dict[str, object] = dict(
-        docker=DockerFacts(True, "unix:///var/run/docker.sock", version="27.0", runtimes=("runc",)),
-        nvidia=None, amd=None, kfd=False, render_nodes=[], groups=set(), is_root=False,
-        cpu=CpuInfo("EPYC", 16, frozenset({"avx", "avx2"})), memory_bytes=64 * 2**30,
-        disk_free_bytes=200 * 2**30, disk_path="/var/lib/docker")
+    base: dict[str, object] = {
+        "docker": DockerFacts(True, "unix:///var/run/docker.sock", version="27.0",
+                              runtimes=("runc",)),
+        "nvidia": None, "amd": None, "kfd": False, "render_nodes": [], "groups": set(),
+        "is_root": False, "cpu": CpuInfo("EPYC", 16, frozenset({"avx", "avx2"})),
+        "memory_bytes": 64 * 2**30, "disk_free_bytes": 200 * 2**30,
+        "disk_path": "/var/lib/docker"}
     base.update(over)
     return HostFacts(**base)  # type: ignore[arg-type]
 
