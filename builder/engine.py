@@ -160,3 +160,43 @@ def image_labels(client: docker.DockerClient, ref: str) -> dict[str, str]:
 
 def image_size(client: docker.DockerClient, ref: str) -> int:
     return int(client.images.get(ref).attrs.get("Size", 0))
+
+
+DEV_LABEL = "io.dlenv.dev"
+
+
+def dev_container_name(profile: str) -> str:
+    return f"dlenv-dev-{profile}"
+
+
+def find_container(client: docker.DockerClient, name: str) -> Any | None:
+    from docker.errors import NotFound
+
+    try:
+        return client.containers.get(name)
+    except NotFound:
+        return None
+
+
+def list_dev_containers(client: docker.DockerClient) -> list[Any]:
+    return list(client.containers.list(all=True, filters={"label": DEV_LABEL}))
+
+
+def run_dev_container(client: docker.DockerClient, *, image: str, name: str, command: list[str],
+                      workspace: str, ports: dict[str, tuple[str, int]], labels: dict[str, str],
+                      environment: dict[str, str], device_kwargs: dict[str, Any]) -> Any:
+    """Start a long-running dev container; the workspace is bind-mounted at /workspace."""
+    return client.containers.run(
+        image, command, name=name, detach=True, labels={DEV_LABEL: "1", **labels},
+        volumes={workspace: {"bind": "/workspace", "mode": "rw"}}, working_dir="/workspace",
+        ports=ports, environment=environment, **device_kwargs)
+
+
+def remove_container(container: Any, timeout: int = 5) -> None:
+    from docker.errors import NotFound
+
+    try:
+        container.stop(timeout=timeout)
+        container.remove(force=True)
+    except NotFound:
+        pass

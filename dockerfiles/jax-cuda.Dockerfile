@@ -9,7 +9,7 @@
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
-# ---- system: OS packages and the runtime user, shared by every stage -------------------
+# ---- system: OS packages, shared by every stage ------------------------------------------
 FROM nvidia/cuda:13.1.0-base-ubuntu24.04 AS system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PYTHONUNBUFFERED=1
@@ -26,12 +26,6 @@ RUN apt-get update \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
 
-# The image runs as a non-root user; a base image's user with the same UID gives way.
-RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
- && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
- && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
- && install -d -o 1000 -g 1000 /workspace
-
 # ---- frameworks: a virtual environment with the resolved framework wheels ---------------
 # Build-only inputs (pip.conf, CA bundle, wheelhouse) live in this stage, never in the image.
 FROM system AS frameworks
@@ -41,8 +35,15 @@ RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir \
       'jax[cuda13]==0.10.2'
 
-# ---- image: system + frameworks (+ extras) + smoke test --------------------------------
+# ---- image: system + user + frameworks (+ extras) + smoke test -------------------------
 FROM system
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# The image runs as a non-root user (a base image's user with the same UID gives way). It
+# is created here, not in `system`, so a dev image for another UID reuses every build stage.
+RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
+ && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
+ && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
+ && install -d -o 1000 -g 1000 /workspace
 COPY --from=frameworks --chown=1000:1000 /opt/venv /opt/venv
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 ENV NVIDIA_DRIVER_CAPABILITIES="compute,utility"

@@ -4,13 +4,13 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   mxnet        1.9.1 (cpu)
-#   spec digest  0baddbf748339c5c137da9c2eefa11a3b0344c3dac050a01eaab7668759efc0d
+#   spec digest  f84fb647a9ee7b0dbb27d12b7c9b042b78a2a1c63b8029c45cd3ee0a783c9a30
 #   matrix       2026-11-26
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
-# ---- system: OS packages and the runtime user, shared by every stage -------------------
+# ---- system: OS packages, shared by every stage ------------------------------------------
 FROM debian:bookworm-slim AS system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PYTHONUNBUFFERED=1
@@ -21,16 +21,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
       libgomp1 \
+      libquadmath0 \
       python3 \
       python3-venv \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
-
-# The image runs as a non-root user; a base image's user with the same UID gives way.
-RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
- && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
- && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
- && install -d -o 1000 -g 1000 /workspace
 
 # ---- frameworks: a virtual environment with the resolved framework wheels ---------------
 # Build-only inputs (pip.conf, CA bundle, wheelhouse) live in this stage, never in the image.
@@ -42,8 +37,15 @@ RUN python3 -m venv /opt/venv \
       mxnet==1.9.1 \
       'numpy<1.24'
 
-# ---- image: system + frameworks (+ extras) + smoke test --------------------------------
+# ---- image: system + user + frameworks (+ extras) + smoke test -------------------------
 FROM system
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# The image runs as a non-root user (a base image's user with the same UID gives way). It
+# is created here, not in `system`, so a dev image for another UID reuses every build stage.
+RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
+ && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
+ && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
+ && install -d -o 1000 -g 1000 /workspace
 COPY --from=frameworks --chown=1000:1000 /opt/venv /opt/venv
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 # Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5 and prints JSON.
@@ -55,7 +57,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="mxnet-cpu" \
-      io.dlenv.spec-digest="0baddbf748339c5c137da9c2eefa11a3b0344c3dac050a01eaab7668759efc0d" \
+      io.dlenv.spec-digest="f84fb647a9ee7b0dbb27d12b7c9b042b78a2a1c63b8029c45cd3ee0a783c9a30" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

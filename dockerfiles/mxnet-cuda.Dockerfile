@@ -4,13 +4,13 @@
 #   accelerator  cuda 11.8 (host driver >= 520.61.05)
 #   os / python  ubuntu22.04 / 3.10
 #   mxnet        1.9.1 (cu117)
-#   spec digest  819eac4d82021d0b3044faff1bf825d07e301152d02b66ec8d7d462751b4b5bd
+#   spec digest  282908b301b31d9c08d4131f4b448fba6c54c297ffd5487dd69e6532ce4701ba
 #   matrix       2026-11-26
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
-# ---- system: OS packages and the runtime user, shared by every stage -------------------
+# ---- system: OS packages, shared by every stage ------------------------------------------
 FROM nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04 AS system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PYTHONUNBUFFERED=1
@@ -23,16 +23,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
       libgomp1 \
+      libquadmath0 \
       python3 \
       python3-venv \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
-
-# The image runs as a non-root user; a base image's user with the same UID gives way.
-RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
- && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
- && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
- && install -d -o 1000 -g 1000 /workspace
 
 # ---- frameworks: a virtual environment with the resolved framework wheels ---------------
 # Build-only inputs (pip.conf, CA bundle, wheelhouse) live in this stage, never in the image.
@@ -44,8 +39,15 @@ RUN python3 -m venv /opt/venv \
       mxnet-cu117==1.9.1 \
       'numpy<1.24'
 
-# ---- image: system + frameworks (+ extras) + smoke test --------------------------------
+# ---- image: system + user + frameworks (+ extras) + smoke test -------------------------
 FROM system
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# The image runs as a non-root user (a base image's user with the same UID gives way). It
+# is created here, not in `system`, so a dev image for another UID reuses every build stage.
+RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
+ && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
+ && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
+ && install -d -o 1000 -g 1000 /workspace
 COPY --from=frameworks --chown=1000:1000 /opt/venv /opt/venv
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 ENV NVIDIA_DRIVER_CAPABILITIES="compute,utility"
@@ -59,7 +61,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04" \
       io.dlenv.profile="mxnet-cuda" \
-      io.dlenv.spec-digest="819eac4d82021d0b3044faff1bf825d07e301152d02b66ec8d7d462751b4b5bd" \
+      io.dlenv.spec-digest="282908b301b31d9c08d4131f4b448fba6c54c297ffd5487dd69e6532ce4701ba" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="11.8" \
       io.dlenv.python="3.10" \
