@@ -112,6 +112,31 @@ def parse_rocminfo(text: str) -> list[AmdGpu]:
     return gpus
 
 
+def parse_amd_smi_static(text: str) -> list[AmdGpu]:
+    """GPUs of `amd-smi static`: MARKET_NAME and TARGET_GRAPHICS_VERSION per `GPU: N`."""
+    gpus = []
+    for block in re.split(r"^GPU: \d+\s*$", text, flags=re.MULTILINE)[1:]:
+        gfx = re.search(r"^\s+TARGET_GRAPHICS_VERSION:\s*(gfx\w+)", block, re.MULTILINE)
+        name = re.search(r"^\s+MARKET_NAME:\s*(.*?)\s*$", block, re.MULTILINE)
+        if gfx:
+            label = name.group(1) if name and name.group(1) not in ("", "N/A") else gfx.group(1)
+            gpus.append(AmdGpu(gfx.group(1), label))
+    return gpus
+
+
+def parse_rocm_smi_productname(text: str) -> list[AmdGpu]:
+    """GPUs of `rocm-smi --showproductname`: 'GPU[n] : Card Series' and 'GFX Version'."""
+    names: dict[str, str] = {}
+    targets: dict[str, str] = {}
+    for match in re.finditer(r"^GPU\[(\d+)\]\s*:\s*([^:]+?):\s*(.*?)\s*$", text, re.MULTILINE):
+        index, key, value = match.groups()
+        if key == "Card Series":
+            names[index] = value
+        elif key == "GFX Version" and value.startswith("gfx"):
+            targets[index] = value
+    return [AmdGpu(gfx, names.get(i, gfx)) for i, gfx in sorted(targets.items(), key=lambda t: int(t[0]))]
+
+
 def parse_cpuinfo(text: str) -> CpuInfo:
     model, flags, cores = "unknown", frozenset[str](), 0
     for line in text.splitlines():
@@ -156,8 +181,13 @@ def collect_nvidia() -> NvidiaReport | None:
 
 
 def collect_amd() -> list[AmdGpu] | None:
-    text = _run(["rocminfo"])
-    return None if text is None else parse_rocminfo(text)
+    """AMD GPUs from rocminfo, else amd-smi, else rocm-smi; None when none is installed."""
+    for cmd, parse in ((["rocminfo"], parse_rocminfo), (["amd-smi", "static"], parse_amd_smi_static),
+                       (["rocm-smi", "--showproductname"], parse_rocm_smi_productname)):
+        text = _run(cmd)
+        if text is not None:
+            return parse(text)
+    return None
 
 
 def collect_cpu() -> CpuInfo:

@@ -133,4 +133,6 @@ def test_compose_file_is_valid_and_a_cpu_service_runs(docker_client: Any) -> Non
         assert result["ok"] is True and result["framework"] == "pytorch"
     finally:
         subprocess.run([*compose, "down", "--remove-orphans"], capture_output=True)
-    assert not docker_client.containers.list(all=True, filters={"label": "com.docker.compose.project=dlenvtest"})
+    left = docker_client.containers.list(
+        all=True, filters={"label": "com.docker.compose.project=dlenvtest"})
+    assert not left

@@ -8,7 +8,15 @@ import pytest
 
 from builder import doctor
 from builder.doctor import DockerFacts, HostFacts
-from builder.hostprobe import CpuInfo, parse_cpuinfo, parse_meminfo, parse_nvidia_smi, parse_rocminfo
+from builder.hostprobe import (
+    CpuInfo,
+    parse_amd_smi_static,
+    parse_cpuinfo,
+    parse_meminfo,
+    parse_nvidia_smi,
+    parse_rocm_smi_productname,
+    parse_rocminfo,
+)
 from builder.matrix import load_matrix
 from builder.profile import load_profile, parse_profile
 from builder.resolve import resolve
@@ -54,6 +62,31 @@ def test_rocminfo_igpu_and_two_cards() -> None:
 
 def test_rocminfo_cpu_only() -> None:
     assert parse_rocminfo(fixture("rocminfo-cpu-only.txt")) == []
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("amd-smi-static-mi325x.txt", [("gfx942", "AMD Instinct Mi325X VF")]),
+    ("amd-smi-static-w7500.txt", [("gfx1102", "Navi 33 [Radeon Pro W7500]")]),
+    ("amd-smi-static-strix-igpu.txt", [("gfx1150", "AMD Radeon Graphics")]),
+])
+def test_amd_smi_static_parser(name: str, expected: list[tuple[str, str]]) -> None:
+    assert [(g.gfx, g.marketing_name) for g in parse_amd_smi_static(fixture(name))] == expected
+
+
+def test_rocm_smi_productname_parser() -> None:
+    gpus = parse_rocm_smi_productname(fixture("rocm-smi-productname-rx9070xt.txt"))
+    assert [(g.gfx, g.marketing_name) for g in gpus] == [("gfx1201", "AMD Radeon RX 9070 XT")]
+
+
+def test_mi325x_is_supported_by_rocm_7_and_w7500_gets_override_hint() -> None:
+    ok = {"kfd": True, "render_nodes": ["/dev/dri/renderD128"], "is_root": True}
+    mi = doctor.evaluate(facts(amd=parse_amd_smi_static(fixture("amd-smi-static-mi325x.txt")), **ok),
+                         spec("pytorch-rocm"), M)
+    assert statuses(mi)["gpu0"] == "ok"
+    w7500 = doctor.evaluate(facts(amd=parse_amd_smi_static(fixture("amd-smi-static-w7500.txt")), **ok),
+                            spec("pytorch-rocm"), M)
+    hint = next(c for c in w7500 if c.name == "gpu0")
+    assert hint.status == "warn" and hint.fix and "11.0.0" in hint.fix
 
 
 def test_proc_parsers() -> None:
