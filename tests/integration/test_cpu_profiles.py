@@ -49,3 +49,8 @@ def test_image_is_usable_without_dlenv(docker_client: Any) -> None:
     lines = out.splitlines()
     assert lines[0] == "1000" and lines[1] == "clean"
     assert '"ok": true' in lines[-1]
+    # Build-only inputs (pip.conf with credentials, CA bundle, wheelhouse) stay in the build
+    # stage: no layer of the image was created from them.
+    history = " ".join(str(h.get("CreatedBy", "")) for h in docker_client.api.history(image))
+    assert "COPY --from=frameworks" in history or "/opt/venv" in history
+    assert "dlenv-build" not in history and "pip.conf" not in history

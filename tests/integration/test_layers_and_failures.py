@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import dlenv
+from .conftest import REPO, dlenv
 
 BASE = "name: {name}\naccelerator: cpu\nos: debian12\nframeworks: {{pytorch: \"2.13\"}}\n"
 
@@ -92,6 +96,27 @@ def test_gpu_requested_on_a_host_without_one(docker_client: Any) -> None:
         assert allowed.code == 0, allowed.stderr
         result = allowed.json_lines()[0]
         assert result["device"] == "cpu" and "NOT tested" in result["note"]
+        assert not docker_client.containers.list(all=True, filters={"ancestor": image})
+    finally:
+        docker_client.images.remove(image, force=True)
+
+
+def test_ctrl_c_during_smoke_removes_the_container(docker_client: Any) -> None:
+    image = _derived(docker_client, "dlenv-test/slow-smoke:1", [
+        "ENV DLENV_SMOKE_STEPS=1000000 DLENV_SMOKE_MODELS=lstm"])
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "builder", "smoke", image], cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not docker_client.containers.list(
+                filters={"ancestor": image}):
+            time.sleep(0.5)
+        assert docker_client.containers.list(filters={"ancestor": image}), "smoke never started"
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
         assert not docker_client.containers.list(all=True, filters={"ancestor": image})
     finally:
         docker_client.images.remove(image, force=True)
