@@ -276,17 +276,16 @@ def _smoke_image(client: Any, image: str, allow_cpu: bool, json_out: bool,
     report = run_smoke(image, accelerator=accelerator, runtime=runtime, allow_cpu=allow_cpu,
                        timeout=timeout or int(labels.get("io.dlenv.smoke-timeout", "900")))
     for result in report.results:
-        if json_out:
-            out.print_json(json.dumps(result))
-        else:
+        if not json_out:
             mark = "[green]ok[/]" if result.get("ok") else "[red]FAILED[/]"
             err.print(f"  {mark} {result.get('framework')} {result.get('framework_version')} "
                       f"{result.get('model')} on {result.get('device')} ({result.get('device_name')}): "
                       f"loss {result.get('loss_first')} -> {result.get('loss_last')}, "
                       f"{result.get('samples_per_s')} samples/s")
-    if not json_out:
-        for result in report.results:
-            out.print(json.dumps(result))
+    # One compact JSON line per result on stdout, as the image's own dlenv-smoke prints them.
+    for result in report.results:
+        sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
     if not report.ok:
         raise SmokeFailed(explain_failure(report))
 
