@@ -97,8 +97,14 @@ class BuildSpec(_Frozen):
 
     @property
     def digest(self) -> str:
-        """sha256 of the canonical JSON of the spec: equal specs, equal digests."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """sha256 of the canonical JSON of what the image contains: equal specs, equal digests.
+
+        Where pip fetches from (mirrors, wheelhouses, --pip-from-host) is site plumbing, not
+        content, so it is left out; a CA kept in the image is content and counts.
+        """
+        data = self.model_dump(mode="json")
+        data["pip"] = {"keep_ca": self.pip.keep_ca}
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def framework(self, name: str) -> ResolvedFramework | None:

@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   jax          0.10.2 (cpu)
-#   spec digest  1818dfa8c18c71d109eeeadbb1a6098d366c88353ca338b126857bb3540791c8
+#   spec digest  7cf7372b13a6b7072c5240c4fbdba10799baff81be0dcef3d0866844a3083a02
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -54,7 +54,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with jax=0.10.2" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="jax-cpu" \
-      io.dlenv.spec-digest="1818dfa8c18c71d109eeeadbb1a6098d366c88353ca338b126857bb3540791c8" \
+      io.dlenv.spec-digest="7cf7372b13a6b7072c5240c4fbdba10799baff81be0dcef3d0866844a3083a02" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

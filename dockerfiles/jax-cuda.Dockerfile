@@ -4,7 +4,7 @@
 #   accelerator  cuda 13.1 (host driver >= 590.44.01)
 #   os / python  ubuntu24.04 / 3.12
 #   jax          0.10.2 (cuda13)
-#   spec digest  e39be02cc60f660a20ff19f135eb2453997f065957095e0d5359d5e54db2105b
+#   spec digest  ad03f7e567510e3bd7b4cfebf502a74b735eac72771fddde5f8c242479d2bbdb
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -57,7 +57,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:13.1.0-base-ubuntu24.04" \
       io.dlenv.profile="jax-cuda" \
-      io.dlenv.spec-digest="e39be02cc60f660a20ff19f135eb2453997f065957095e0d5359d5e54db2105b" \
+      io.dlenv.spec-digest="ad03f7e567510e3bd7b4cfebf502a74b735eac72771fddde5f8c242479d2bbdb" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.1" \
       io.dlenv.python="3.12" \

@@ -4,7 +4,7 @@
 #   accelerator  rocm 7.2
 #   os / python  ubuntu24.04 / 3.12
 #   jax          0.10.2 (rocm7)
-#   spec digest  ca809bae101a5237d01da7d9ce911eb5300e78f5fe28ebb8039e61d3e533fc96
+#   spec digest  899b77d070210d4cd31c15e09dc66114296d8091f9224d1cb53e0c2ef741a95f
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -55,7 +55,7 @@ LABEL \
       org.opencontainers.image.description="rocm image with jax=0.10.2" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:7.2" \
       io.dlenv.profile="jax-rocm" \
-      io.dlenv.spec-digest="ca809bae101a5237d01da7d9ce911eb5300e78f5fe28ebb8039e61d3e533fc96" \
+      io.dlenv.spec-digest="899b77d070210d4cd31c15e09dc66114296d8091f9224d1cb53e0c2ef741a95f" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="7.2" \
       io.dlenv.python="3.12" \

@@ -5,7 +5,7 @@
 #   os / python  debian12 / 3.11
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cpu)
-#   spec digest  25f5b49c12efde07a5b5d034c860ab7824f77d1f3b3b415f688650dfb14ca134
+#   spec digest  fe051ae1a50199a519ae35a76c52e0132a4784369b7f413a15340ade36011e89
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -57,7 +57,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="keras-cpu" \
-      io.dlenv.spec-digest="25f5b49c12efde07a5b5d034c860ab7824f77d1f3b3b415f688650dfb14ca134" \
+      io.dlenv.spec-digest="fe051ae1a50199a519ae35a76c52e0132a4784369b7f413a15340ade36011e89" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

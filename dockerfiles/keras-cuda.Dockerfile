@@ -5,7 +5,7 @@
 #   os / python  ubuntu24.04 / 3.12
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cuda13, as the Keras backend)
-#   spec digest  dd31d8c002d08de5619908779f81f8bc01bab6d1bb41251793460a2608bfa046
+#   spec digest  4c890af91a99c3ecb97c1ef0ee6bd63671645898a20583092c970adc5143382e
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -60,7 +60,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:13.1.0-base-ubuntu24.04" \
       io.dlenv.profile="keras-cuda" \
-      io.dlenv.spec-digest="dd31d8c002d08de5619908779f81f8bc01bab6d1bb41251793460a2608bfa046" \
+      io.dlenv.spec-digest="4c890af91a99c3ecb97c1ef0ee6bd63671645898a20583092c970adc5143382e" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.1" \
       io.dlenv.python="3.12" \

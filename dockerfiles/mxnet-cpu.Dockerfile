@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   mxnet        1.9.1 (cpu)
-#   spec digest  f84fb647a9ee7b0dbb27d12b7c9b042b78a2a1c63b8029c45cd3ee0a783c9a30
+#   spec digest  b787b5ad4ba259aeac079502707f2e93a2bbe55b77f7a617d7308881eab5c94d
 #   matrix       2026-11-26
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
@@ -57,7 +57,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="mxnet-cpu" \
-      io.dlenv.spec-digest="f84fb647a9ee7b0dbb27d12b7c9b042b78a2a1c63b8029c45cd3ee0a783c9a30" \
+      io.dlenv.spec-digest="b787b5ad4ba259aeac079502707f2e93a2bbe55b77f7a617d7308881eab5c94d" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

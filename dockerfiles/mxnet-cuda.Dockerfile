@@ -4,7 +4,7 @@
 #   accelerator  cuda 11.8 (host driver >= 520.61.05)
 #   os / python  ubuntu22.04 / 3.10
 #   mxnet        1.9.1 (cu117)
-#   spec digest  282908b301b31d9c08d4131f4b448fba6c54c297ffd5487dd69e6532ce4701ba
+#   spec digest  013b105f1bdc618940a446afe7b378c3119c5cca9a8736d8e44862a88e0bfbe6
 #   matrix       2026-11-26
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
@@ -61,7 +61,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04" \
       io.dlenv.profile="mxnet-cuda" \
-      io.dlenv.spec-digest="282908b301b31d9c08d4131f4b448fba6c54c297ffd5487dd69e6532ce4701ba" \
+      io.dlenv.spec-digest="013b105f1bdc618940a446afe7b378c3119c5cca9a8736d8e44862a88e0bfbe6" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="11.8" \
       io.dlenv.python="3.10" \

@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   pytorch      2.13.0 (cpu)
-#   spec digest  bc8088161c2d0a0d6074bbb1030edf1c86ec4e7105039e3ec143fad356ef9146
+#   spec digest  5befb431fdc157dcadfdd79f7dcaf2156d1f49f9576d200ca4f10ec5383d2098
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -55,7 +55,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="pytorch-cpu" \
-      io.dlenv.spec-digest="bc8088161c2d0a0d6074bbb1030edf1c86ec4e7105039e3ec143fad356ef9146" \
+      io.dlenv.spec-digest="5befb431fdc157dcadfdd79f7dcaf2156d1f49f9576d200ca4f10ec5383d2098" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

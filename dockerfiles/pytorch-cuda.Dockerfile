@@ -4,7 +4,7 @@
 #   accelerator  cuda 13.0 (host driver >= 580.95.05)
 #   os / python  ubuntu24.04 / 3.12
 #   pytorch      2.13.0 (cu130)
-#   spec digest  7418a71aebba2590e67e70779a8e0e0ae84c233db710ee01bb2cc4623c65a0f0
+#   spec digest  59bba732e7abff0474f51d7e9eb2eebaf137cac6d7a089a4d45945f4d6028d00
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -59,7 +59,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="nvidia/cuda:13.0.2-base-ubuntu24.04" \
       io.dlenv.profile="pytorch-cuda" \
-      io.dlenv.spec-digest="7418a71aebba2590e67e70779a8e0e0ae84c233db710ee01bb2cc4623c65a0f0" \
+      io.dlenv.spec-digest="59bba732e7abff0474f51d7e9eb2eebaf137cac6d7a089a4d45945f4d6028d00" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.0" \
       io.dlenv.python="3.12" \

@@ -4,7 +4,7 @@
 #   accelerator  rocm 7.2
 #   os / python  ubuntu24.04 / 3.12
 #   pytorch      2.13.0 (rocm7.2)
-#   spec digest  7076f4e92605f44edd442ff68c0f2092aeea63c2b289f405eefa7853b7ba920a
+#   spec digest  18a05014f708b5420eaccc55c9e2113103910fd30152312611718af2ba3f44d8
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -57,7 +57,7 @@ LABEL \
       org.opencontainers.image.description="rocm image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:7.2" \
       io.dlenv.profile="pytorch-rocm" \
-      io.dlenv.spec-digest="7076f4e92605f44edd442ff68c0f2092aeea63c2b289f405eefa7853b7ba920a" \
+      io.dlenv.spec-digest="18a05014f708b5420eaccc55c9e2113103910fd30152312611718af2ba3f44d8" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="7.2" \
       io.dlenv.python="3.12" \

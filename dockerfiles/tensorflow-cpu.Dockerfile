@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   tensorflow   2.21.0 (cpu)
-#   spec digest  0fb36ec09497886bd6d33080cf193db5e24c70a79a12eecfc75b3534673a084f
+#   spec digest  7c849d2ef941e798ab68f013f1429c8d4cb8be500045e6552647b6a812898a51
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -53,7 +53,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="tensorflow-cpu" \
-      io.dlenv.spec-digest="0fb36ec09497886bd6d33080cf193db5e24c70a79a12eecfc75b3534673a084f" \
+      io.dlenv.spec-digest="7c849d2ef941e798ab68f013f1429c8d4cb8be500045e6552647b6a812898a51" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

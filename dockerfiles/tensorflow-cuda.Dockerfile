@@ -4,7 +4,7 @@
 #   accelerator  cuda 12.9 (host driver >= 575.57.08)
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.21.0 (and-cuda)
-#   spec digest  72a71c1caede3c6095706705a85229638f474fc1d76f7dc721b443e3da9eaa9a
+#   spec digest  8a41e0f2259d608460d256d22fa406c50fce8262b9ce42d1de3dd841523019b0
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -57,7 +57,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="nvidia/cuda:12.9.1-base-ubuntu24.04" \
       io.dlenv.profile="tensorflow-cuda" \
-      io.dlenv.spec-digest="72a71c1caede3c6095706705a85229638f474fc1d76f7dc721b443e3da9eaa9a" \
+      io.dlenv.spec-digest="8a41e0f2259d608460d256d22fa406c50fce8262b9ce42d1de3dd841523019b0" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.9" \
       io.dlenv.python="3.12" \

@@ -4,7 +4,7 @@
 #   accelerator  rocm 6.3
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.17.1 (rocm-6.3)
-#   spec digest  7a7d936e8875c23877b2c40adc5e893085f19d0c37d3a68609431c54aa322e76
+#   spec digest  c5f329f3a015aeb5cd3e0856719be097d80891337a55c9ad123d29077f705f36
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -56,7 +56,7 @@ LABEL \
       org.opencontainers.image.description="rocm image with tensorflow=2.17.1" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:6.3" \
       io.dlenv.profile="tensorflow-rocm" \
-      io.dlenv.spec-digest="7a7d936e8875c23877b2c40adc5e893085f19d0c37d3a68609431c54aa322e76" \
+      io.dlenv.spec-digest="c5f329f3a015aeb5cd3e0856719be097d80891337a55c9ad123d29077f705f36" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="6.3" \
       io.dlenv.python="3.12" \

@@ -7,7 +7,7 @@
 #   tensorflow   2.21.0 (and-cuda)
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cuda12)
-#   spec digest  d69f9ff897fe4a355d501ca2bc27ecc0998c9817604925d4d0ca2f1b05dd6aa3
+#   spec digest  e35e7a9a55a9655448eae4175afdd75563bbe6c02c167eccb18d308b2e152009
 #   matrix       2026-11-26
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -83,7 +83,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0,tensorflow=2.21.0,keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:12.6.3-base-ubuntu24.04" \
       io.dlenv.profile="workstation-cuda" \
-      io.dlenv.spec-digest="d69f9ff897fe4a355d501ca2bc27ecc0998c9817604925d4d0ca2f1b05dd6aa3" \
+      io.dlenv.spec-digest="e35e7a9a55a9655448eae4175afdd75563bbe6c02c167eccb18d308b2e152009" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.6" \
       io.dlenv.python="3.12" \

@@ -189,6 +189,13 @@ def test_every_row_has_source_and_date() -> None:
         assert len(row.date) == 10 and row.date.startswith("20"), row
 
 
+def test_spec_digest_ignores_where_pip_fetches_from() -> None:
+    a = _resolve("name: t\naccelerator: cpu\nframeworks: {pytorch: \"2.13\"}")
+    b = a.model_copy(update={"pip": a.pip.model_copy(update={"index_url": "https://m/simple",
+                                                             "vendor_indexes": False})})
+    assert a.digest == b.digest
+
+
 def test_spec_digest_is_stable_and_sensitive() -> None:
     a = _resolve("name: t\naccelerator: cpu\nframeworks: {pytorch: \"2.13\"}")
     b = _resolve("name: t\naccelerator: cpu\nframeworks: {pytorch: \"2.13\"}")
