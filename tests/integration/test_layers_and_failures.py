@@ -29,7 +29,9 @@ def test_changing_extras_reuses_the_framework_layer(tmp_path: Path, docker_clien
     profile.write_text(BASE.format(name="cache-probe") + "packages: [six]\n")
     first = dlenv("build", str(profile), "--pip-from-host", "--progress", "plain")
     assert first.code == 0, first.stderr[-3000:]
-    profile.write_text(BASE.format(name="cache-probe") + "packages: [six, idna]\n")
+    # A requirement unique to this run, so no earlier run's extras layer can be reused.
+    unique = f"idna!=0.0.{int(time.time())}"
+    profile.write_text(BASE.format(name="cache-probe") + f"packages: [six, \"{unique}\"]\n")
     second = dlenv("build", str(profile), "--pip-from-host", "--progress", "plain")
     assert second.code == 0, second.stderr[-3000:]
     steps = second.stderr.split("\n[")
