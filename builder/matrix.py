@@ -158,5 +158,7 @@ class Matrix(BaseModel):
 @cache
 def load_matrix() -> Matrix:
     """Load and validate the packaged matrix (cached: it never changes within a process)."""
+    # The C loader (libyaml) parses the matrix ~7x faster; it is trusted package data.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with paths.matrix_file().open(encoding="utf-8") as fh:
-        return Matrix.model_validate(yaml.safe_load(fh))
+        return Matrix.model_validate(yaml.load(fh, Loader=loader))  # noqa: S506 - a safe loader
