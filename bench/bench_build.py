@@ -25,13 +25,15 @@ from builder.smoke import run_smoke
 
 REPO = Path(__file__).resolve().parent.parent
 
+# What a person typically writes by hand: one stage, recommends and apt lists kept, pip's
+# cache kept, the build inputs (pip.conf, CA, wheelhouse) copied in, extras in the same RUN.
 NAIVE = """FROM {base}
 RUN apt-get update && apt-get install -y python3 python3-venv python3-pip
-COPY . /src
-ENV PIP_CONFIG_FILE=/src/dlenv/build/pip.conf
+COPY dlenv/build/ /opt/dlenv-build/
+ENV PIP_CONFIG_FILE=/opt/dlenv-build/pip.conf
 RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install {reqs}
 ENV PATH=/opt/venv/bin:$PATH
-RUN cp -r /src/dlenv/smoke /opt/dlenv-smoke
+COPY dlenv/smoke/ /opt/dlenv/smoke/
 """
 
 
