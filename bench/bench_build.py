@@ -39,7 +39,8 @@ COPY dlenv/smoke/ /opt/dlenv/smoke/
 
 def build(client: Any, files: dict[str, bytes], tag: str, no_cache: bool) -> float:
     start = time.perf_counter()
-    for _ in engine.build(client, make_context(files), tags=[tag], base_image="", no_cache=no_cache):
+    context = make_context(files, executables=frozenset({"dlenv/smoke/dlenv-smoke"}))
+    for _ in engine.build(client, context, tags=[tag], base_image="", no_cache=no_cache):
         pass
     return time.perf_counter() - start
 
