@@ -1,17 +1,14 @@
-# dlenv: the two commands a newcomer needs (see README.md), plus helpers.
+# Shortcuts; the README's two commands are scripts/demo.sh and scripts/test.sh (no make needed).
 .PHONY: setup demo test unit lint render bench clean
 
 setup:
 	scripts/setup-host.sh
 
-# The main job: build the default image (pytorch-cpu) and smoke-test it by training an LSTM.
-demo: setup
-	.venv/bin/dlenv build pytorch-cpu --pip-from-host --smoke
+demo:
+	scripts/demo.sh
 
-# Everything CI runs: lint, types, drift guard, unit tests and real-engine integration tests.
-test: setup lint
-	.venv/bin/dlenv render --all --check
-	.venv/bin/pytest tests
+test:
+	scripts/test.sh
 
 unit:
 	.venv/bin/pytest tests/unit

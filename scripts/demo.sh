@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job: set up the host, build the default image (pytorch-cpu) and prove it by
+# training an LSTM and a LeNet-5 inside it. Needs no `make`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-host.sh
+exec .venv/bin/dlenv build pytorch-cpu --pip-from-host --smoke "$@"
