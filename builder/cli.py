@@ -223,9 +223,9 @@ def build(
         if ca_bundle is not None and not ca_bundle.is_file():
             raise ProfileError(f"--ca-bundle: {ca_bundle} is not a file")
         if base_image is not None:
-            from builder.profile import _IMAGE_RE
+            from builder.profile import is_image_ref
 
-            if not _IMAGE_RE.match(base_image):
+            if not is_image_ref(base_image):
                 raise ProfileError(f"--base-image: {base_image!r} is not an image reference")
         prof, path = load_profile(profile)
         spec = resolve(prof)

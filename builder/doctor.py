@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
@@ -65,7 +65,6 @@ class HostFacts:
     memory_bytes: int
     disk_free_bytes: int | None
     disk_path: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)

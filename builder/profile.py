@@ -40,6 +40,11 @@ _IMAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 _URL_RE = re.compile(r"^https?://[A-Za-z0-9._~:/?#\[\]@!&'()*+,;=%-]+$")
 
 
+def is_image_ref(value: str) -> bool:
+    """An image reference such as 'registry:5000/name:tag' or 'name@sha256:…' (no shell)."""
+    return bool(_IMAGE_RE.match(value)) and ".." not in value and len(value) <= 255
+
+
 def _parse_requirement(text: str) -> str:
     if not _REQUIREMENT_CHARS.match(text):
         bad = sorted({c for c in text if not _REQUIREMENT_CHARS.match(c)})
@@ -221,7 +226,7 @@ class Profile(_Strict):
     @field_validator("base_image")
     @classmethod
     def _base_image(cls, value: str | None) -> str | None:
-        if value is not None and (not _IMAGE_RE.match(value) or ".." in value or len(value) > 255):
+        if value is not None and not is_image_ref(value):
             raise ValueError(f"{value!r} is not an image reference such as 'registry/name:tag'")
         return value
 
