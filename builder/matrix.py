@@ -17,7 +17,6 @@ from builder import paths
 
 Confidence = Literal["V", "S", "U"]
 Accelerator = Literal["cpu", "cuda", "rocm"]
-ACCELERATORS: tuple[Accelerator, ...] = ("cpu", "cuda", "rocm")
 
 
 class _Row(BaseModel):

@@ -25,7 +25,6 @@ from builder import paths
 from builder.errors import ProfileError
 
 FrameworkName = Literal["pytorch", "tensorflow", "keras", "jax", "mxnet"]
-FRAMEWORK_NAMES: tuple[str, ...] = ("pytorch", "tensorflow", "keras", "jax", "mxnet")
 
 NAME_RE = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 MINOR_RE = r"^\d+\.\d+$"
