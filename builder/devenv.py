@@ -1,6 +1,6 @@
 """Dev containers from a profile: the image variant, run options, and devcontainer.json.
 
-Pure helpers; the CLI runs them against the engine (builder/engine.py).
+Helpers for `dlenv dev`; the engine calls themselves live in builder/engine.py.
 """
 
 from __future__ import annotations
@@ -9,13 +9,18 @@ import json
 import os
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from builder.errors import ProfileError
+from builder import runopts
+from builder.errors import ProfileError, SmokeFailed
 from builder.profile import Profile, UserSettings
 from builder.spec import BuildSpec
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 WORKSPACE = "/workspace"
 JUPYTER_PORT = 8888
@@ -87,6 +92,41 @@ def host_ids() -> tuple[int, int]:
     return uid, gid
 
 
+def dev_ids(profile: Profile, uid: int | None, gid: int | None) -> tuple[int, int]:
+    """The dev container's UID/GID: asked for, else the host user's; root keeps the image's user."""
+    host_uid, host_gid = host_ids()
+    dev_uid = uid if uid is not None else host_uid
+    dev_gid = gid if gid is not None else host_gid
+    return (dev_uid if dev_uid > 0 else profile.user.uid,
+            dev_gid if dev_gid > 0 else profile.user.gid)
+
+
+def jupyter_url(host_ip: str, port: int, token: str) -> str:
+    host = "127.0.0.1" if host_ip in ("0.0.0.0", "") else host_ip
+    return f"http://{host}:{port}/lab?token={token}"
+
+
+def wait_for_jupyter(url: str, container: Container, timeout: float = 180) -> bool:
+    """True once JupyterLab answers; SmokeFailed if its container exits first."""
+    import urllib.error
+    import urllib.request
+
+    status_url = url.replace("/lab?", "/api/status?")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status != "running":
+            logs = container.logs(tail=15).decode(errors="replace")
+            raise SmokeFailed(f"JupyterLab in {container.name} exited:\n{logs}")
+        try:
+            with urllib.request.urlopen(status_url, timeout=3) as response:  # noqa: S310
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(1)
+    return False
+
+
 def new_token() -> str:
     return secrets.token_hex(24)
 
@@ -98,15 +138,7 @@ def jupyter_command(token: str) -> list[str]:
 
 def devcontainer_json(spec: BuildSpec, forward_ports: tuple[int, ...] = (JUPYTER_PORT,)) -> str:
     """A VS Code dev container definition that builds the rendered Dockerfile beside it."""
-    run_args = ["--shm-size", spec.runtime.shm_size]
-    if spec.runtime.gpus:
-        run_args += ["--gpus", "all"]
-    for device in spec.runtime.devices:
-        run_args.append(f"--device={device}")
-    for group in spec.runtime.group_add:
-        run_args += ["--group-add", group]
-    for opt in spec.runtime.security_opt:
-        run_args += ["--security-opt", opt]
+    run_args = runopts.cli_args(spec.runtime)
     data: dict[str, Any] = {
         "name": f"dlenv {spec.profile}",
         "build": {"dockerfile": "Dockerfile", "context": "."},
@@ -125,3 +157,12 @@ def devcontainer_json(spec: BuildSpec, forward_ports: tuple[int, ...] = (JUPYTER
     if spec.accelerator != "cpu":
         data["hostRequirements"] = {"gpu": True}
     return json.dumps(data, indent=2) + "\n"
+
+
+def vscode_files(spec: BuildSpec) -> dict[str, bytes]:
+    """.devcontainer/ contents: devcontainer.json, the rendered Dockerfile and its context."""
+    from builder.render import PIP_CONF_PLACEHOLDER, render_dockerfile, smoke_files
+
+    return {"devcontainer.json": devcontainer_json(spec).encode(),
+            "Dockerfile": render_dockerfile(spec).encode(),
+            "dlenv/build/pip.conf": PIP_CONF_PLACEHOLDER.encode(), **smoke_files()}

@@ -23,14 +23,6 @@ from builder.spec import BuildSpec
 Status = Literal["ok", "fail", "warn", "advice", "info"]
 GIB = 1024**3
 
-# Consumer/APU targets that run with a supported target's code objects, and the override
-# that makes ROCm load them (unofficial: compat-facts §2.3).
-HSA_OVERRIDES = {
-    "gfx1031": ("gfx1030", "10.3.0"), "gfx1032": ("gfx1030", "10.3.0"),
-    "gfx1034": ("gfx1030", "10.3.0"), "gfx1035": ("gfx1030", "10.3.0"),
-    "gfx1036": ("gfx1030", "10.3.0"), "gfx1101": ("gfx1100", "11.0.0"),
-    "gfx1102": ("gfx1100", "11.0.0"), "gfx1103": ("gfx1100", "11.0.0"),
-}
 
 
 @dataclass(frozen=True)
@@ -50,6 +42,7 @@ class DockerFacts:
     storage_driver: str | None = None
     root_dir: str | None = None
     runtimes: tuple[str, ...] = ()
+    checked: bool = True  # False: the caller talks to the engine itself and skipped this
 
 
 @dataclass(frozen=True)
@@ -89,8 +82,12 @@ def gather_docker() -> DockerFacts:
                        runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())))
 
 
-def gather_facts() -> HostFacts:
-    docker = gather_docker()
+def gather_facts(*, include_engine: bool = True) -> HostFacts:
+    """Everything doctor reads from the host; include_engine=False leaves Docker alone."""
+    from builder import engine
+
+    docker = gather_docker() if include_engine else DockerFacts(
+        False, engine.engine_address(), checked=False)
     local = docker.address.startswith("unix://")
     disk_path = docker.root_dir if (local and docker.root_dir and os.path.isdir(docker.root_dir)) \
         else "/"
@@ -114,6 +111,8 @@ def _version(text: str | None) -> Version | None:
 
 def _docker_checks(facts: HostFacts) -> list[Check]:
     d = facts.docker
+    if not d.checked:
+        return []
     if not d.reachable:
         return [Check("docker", "fail", f"engine at {d.address} unreachable: {d.error}",
                       "start dockerd (scripts/setup-host.sh does it) or set DOCKER_HOST")]
@@ -130,6 +129,11 @@ def _docker_checks(facts: HostFacts) -> list[Check]:
 
 def _newest_cuda_for_driver(matrix: Matrix, driver: Version) -> CudaEntry | None:
     fitting = [c for c in matrix.cuda if Version(c.driver) <= driver]
+    return max(fitting, key=lambda c: Version(c.version)) if fitting else None
+
+
+def _newest_cuda_for_gpu(matrix: Matrix, cap: Version) -> CudaEntry | None:
+    fitting = [c for c in matrix.cuda if Version(c.min_cc) <= cap]
     return max(fitting, key=lambda c: Version(c.version)) if fitting else None
 
 
@@ -170,9 +174,11 @@ def _nvidia_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Ch
         cap = _version(gpu.compute_cap)
         memory = f", {gpu.memory_mib / 1024:.0f} GiB" if gpu.memory_mib else ""
         if floor is not None and cap is not None and cap < floor:
+            older = _newest_cuda_for_gpu(matrix, cap)
+            fix = (f'set cuda: "{older.version}" in the profile (it still targets sm {cap})'
+                   if older else "no CUDA release in the matrix targets this GPU any more")
             checks.append(Check(f"gpu{i}", "fail", f"{gpu.name} (sm {cap}{memory}) is older than "
-                                f"the CUDA {spec.toolkit} wheels support (sm >= {floor})",
-                                "use a CUDA 12 profile (cuda: \"12.8\") for this GPU"))
+                                f"the CUDA {spec.toolkit} wheels support (sm >= {floor})", fix))
         else:
             checks.append(Check(f"gpu{i}", "ok", f"{gpu.name} (sm {cap or '?'}{memory})"))
         if gpu.memory_mib is not None and gpu.memory_mib < 8 * 1024:
@@ -188,7 +194,7 @@ def _nvidia_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Ch
     return checks
 
 
-def _amd_checks(facts: HostFacts, spec: BuildSpec) -> list[Check]:
+def _amd_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Check]:
     checks: list[Check] = []
     if not facts.kfd:
         checks.append(Check("amd-kfd", "fail", "/dev/kfd is missing: the amdgpu kernel driver is "
@@ -216,12 +222,12 @@ def _amd_checks(facts: HostFacts, spec: BuildSpec) -> list[Check]:
             checks.append(Check(f"gpu{i}", "ok", f"{gpu.marketing_name} ({gpu.gfx}) is supported "
                                 f"by ROCm {spec.toolkit}"))
             continue
-        near = HSA_OVERRIDES.get(gpu.gfx)
-        if near and near[0] in spec.gfx_targets:
+        near = matrix.gfx_override(gpu.gfx)
+        if near and near.runs_as in spec.gfx_targets:
             checks.append(Check(f"gpu{i}", "warn", f"{gpu.marketing_name} ({gpu.gfx}) is not on "
-                                f"ROCm {spec.toolkit}'s list; it usually runs as {near[0]}",
-                                f"set env HSA_OVERRIDE_GFX_VERSION={near[1]} in the profile "
-                                "(unofficial)"))
+                                f"ROCm {spec.toolkit}'s list; it usually runs as {near.runs_as}",
+                                f"set env HSA_OVERRIDE_GFX_VERSION={near.hsa_override} in the "
+                                "profile (unofficial)"))
         else:
             checks.append(Check(f"gpu{i}", "fail", f"{gpu.marketing_name} ({gpu.gfx}) is not "
                                 f"supported by ROCm {spec.toolkit} ({', '.join(spec.gfx_targets)})",
@@ -262,7 +268,7 @@ def evaluate(facts: HostFacts, spec: BuildSpec | None, matrix: Matrix) -> list[C
     if spec.accelerator == "cuda":
         checks += _nvidia_checks(facts, spec, matrix)
     elif spec.accelerator == "rocm":
-        checks += _amd_checks(facts, spec)
+        checks += _amd_checks(facts, spec, matrix)
     return checks
 
 
@@ -270,25 +276,77 @@ def probe(spec: BuildSpec) -> Check:
     """Start a real container with the accelerator's device options (`--probe`)."""
     from docker.errors import APIError, DockerException
 
-    from builder import engine
-    from builder.smoke import container_kwargs
+    from builder import engine, names, runopts
+    from builder.resources import Resources
 
     client = engine.connect(timeout=30)
-    image = next((ref for ref in (f"dlenv/{spec.profile}:latest", spec.base_image)
+    image = next((ref for ref in (names.profile_image(spec.profile), spec.base_image)
                   if engine.image_exists(client, ref)), None)
     if image is None:
-        return Check("probe", "info", f"skipped: neither dlenv/{spec.profile}:latest nor "
+        return Check("probe", "info", f"skipped: neither {names.profile_image(spec.profile)} nor "
                      f"{spec.base_image} is in the engine")
-    kwargs = container_kwargs(spec.accelerator, spec.runtime.model_dump(), allow_cpu=False)
-    try:
-        client.containers.run(image, ["true"], remove=True, **kwargs)
-    except APIError as exc:
-        return Check("probe", "fail", f"a {spec.accelerator} container could not start: "
-                     f"{str(exc)[:300]}", "install/configure the vendor container runtime")
-    except DockerException as exc:
-        return Check("probe", "fail", f"probe container failed: {str(exc)[:300]}")
+    with Resources().cleaned_up() as resources:
+        name = resources.container_name("probe")
+        try:
+            client.containers.run(image, ["true"], name=name, labels=resources.labels, remove=True,
+                                  **runopts.sdk_kwargs(spec.runtime))
+        except APIError as exc:
+            return Check("probe", "fail", f"a {spec.accelerator} container could not start: "
+                         f"{str(exc)[:300]}", "install/configure the vendor container runtime")
+        except DockerException as exc:
+            return Check("probe", "fail", f"probe container failed: {str(exc)[:300]}")
     return Check("probe", "ok", f"a container of {image} started with the {spec.accelerator} "
                  "device options")
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """doctor's answer: every check, the verdict, a profile that fits, and the facts read."""
+
+    checks: list[Check]
+    suggested_profile: dict[str, Any]
+    facts: HostFacts
+    profile: str | None
+
+    @property
+    def ready(self) -> bool:
+        return not any(c.status == "fail" for c in self.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ready": self.ready, "profile": self.profile,
+                "checks": [asdict(c) for c in self.checks],
+                "suggested_profile": self.suggested_profile, "host": self.facts.as_json()}
+
+
+def diagnose(spec: BuildSpec | None, *, probe_engine: bool = False,
+             facts: HostFacts | None = None) -> Diagnosis:
+    """Read the host (unless facts are given), evaluate it, and suggest a profile that fits."""
+    from builder.matrix import load_matrix
+
+    matrix = load_matrix()
+    facts = facts or gather_facts()
+    checks = evaluate(facts, spec, matrix)
+    if probe_engine and spec is not None and facts.docker.reachable:
+        checks.append(probe(spec))
+    return Diagnosis(checks, checked_suggestion(facts, matrix), facts,
+                     spec.profile if spec else None)
+
+
+def checked_suggestion(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
+    """suggest_profile(), minus the toolkit pin when that pin does not resolve."""
+    import yaml
+
+    from builder.errors import DlenvError
+    from builder.profile import parse_profile
+    from builder.resolve import resolve
+
+    suggestion = suggest_profile(facts, matrix)
+    try:
+        resolve(parse_profile(yaml.safe_dump(suggestion)), matrix)
+    except DlenvError:  # e.g. the newest toolkit for the driver has no PyTorch build
+        suggestion.pop("cuda", None)
+        suggestion.pop("rocm", None)
+    return suggestion
 
 
 def suggest_profile(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:

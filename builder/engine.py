@@ -1,8 +1,9 @@
-"""The only code that talks to Docker: connect, build (as events), inspect, remove.
+"""The only code that talks to Docker: connect, build (as events), tag, inspect, run, remove.
 
 Builds go through the SDK's low-level streaming API (`APIClient.build(decode=True)`), so the
-CLI can show progress live; the high-level `images.build` only returns at the end.
-The SDK honours DOCKER_HOST (unix, tcp:// or ssh://), so remote engines work unchanged.
+CLI can show progress live. The SDK honours DOCKER_HOST (unix, tcp:// or ssh://), so remote
+engines work unchanged. Every call has a timeout, and an engine that stops answering in the
+middle of a call becomes EngineUnavailable (exit 3), never a traceback.
 """
 
 from __future__ import annotations
@@ -12,39 +13,54 @@ import os
 import re
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from builder.errors import BuildFailed, EngineUnavailable
+from builder.events import BuildOutput, BuildStep
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.containers import Container
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_RUNNING_IN_RE = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
 _PULL_FAILURE = re.compile(
     r"pull access denied|manifest unknown|not found: manifest|no such host|"
     r"dial tcp|TLS handshake timeout|i/o timeout|repository does not exist|connection refused",
     re.IGNORECASE,
 )
+_DISK_FULL = re.compile(r"no space left on device", re.IGNORECASE)
 TAIL_LINES = 25
+# Short calls (inspect, tag, remove) answer in well under a second on a healthy engine.
+SHORT_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
-class BuildEvent:
-    """One thing that happened during a build."""
+class BuiltImage:
+    """The last event of a successful build."""
 
-    kind: Literal["step", "output", "done"]
-    text: str
-    step: int = 0
-    total: int = 0
-    image_id: str = ""
+    image_id: str
+
+
+@dataclass(frozen=True)
+class BuildContainer:
+    """The classic builder started an intermediate container (cleanup must know it)."""
+
+    container_id: str
 
 
 def engine_address() -> str:
     return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 
 
-def connect(timeout: int = 30) -> docker.DockerClient:
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+def connect(timeout: int = 60) -> docker.DockerClient:
     """A client for the engine, or EngineUnavailable with how to fix it."""
     import docker  # heavy import; kept off the start-up path of render/validate
     from docker.errors import DockerException
@@ -62,72 +78,103 @@ def connect(timeout: int = 30) -> docker.DockerClient:
     return client
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
+@contextmanager
+def answering(doing: str) -> Iterator[None]:
+    """Turn a dropped or silent engine connection into EngineUnavailable (exit 3)."""
+    import requests
+    from docker.errors import DockerException
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    try:
+        yield
+    except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.Timeout, Urllib3Error) as exc:
+        raise EngineUnavailable(
+            f"The Docker engine at {engine_address()} stopped answering while {doing}: "
+            f"{_short(exc)}.",
+            hint="Check that dockerd is running (`docker info`) and run the command again; "
+            "nothing half-built was tagged.",
+        ) from None
+    except DockerException as exc:
+        if "Connection aborted" in str(exc) or "connection refused" in str(exc).lower():
+            raise EngineUnavailable(f"The Docker engine at {engine_address()} went away while "
+                                    f"{doing}: {_short(exc)}.") from None
+        raise
 
 
 def image_exists(client: docker.DockerClient, ref: str) -> bool:
     from docker.errors import ImageNotFound
 
-    try:
-        client.images.get(ref)
-    except ImageNotFound:
-        return False
+    with answering(f"looking up {ref}"):
+        try:
+            client.images.get(ref)
+        except ImageNotFound:
+            return False
     return True
+
+
+def image_id(client: docker.DockerClient, ref: str) -> str | None:
+    from docker.errors import ImageNotFound
+
+    with answering(f"looking up {ref}"):
+        try:
+            return str(client.images.get(ref).id)
+        except ImageNotFound:
+            return None
 
 
 def build(
     client: docker.DockerClient,
     context: bytes,
     *,
-    tags: list[str],
-    base_image: str,
     no_cache: bool = False,
-) -> Iterator[BuildEvent]:
-    """Build from a tar context; yields events; raises BuildFailed on any failure.
+    base_image: str = "",
+) -> Iterator[BuildStep | BuildOutput | BuildContainer | BuiltImage]:
+    """Build from a tar context, untagged; yields events; raises BuildFailed on any failure.
 
-    The classic builder tags only on success, so a failed build leaves no tagged image;
-    `forcerm` removes intermediate containers of failed steps too.
+    Nothing is tagged here: the caller tags the image only once the build has succeeded, so an
+    interrupted or failed build never leaves a tag behind. `forcerm` removes the intermediate
+    containers of failed steps too.
     """
     from docker.errors import APIError
 
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     current = "(before the first step)"
-    image_id = ""
-    try:
-        stream: Iterator[dict[str, Any]] = client.api.build(
-            fileobj=io.BytesIO(context), custom_context=True, tag=tags[0], rm=True,
-            forcerm=True, nocache=no_cache, pull=False, decode=True,
-        )
-        for chunk in stream:
-            if "error" in chunk:
-                raise _build_error(chunk, current, tail, base_image)
-            text = chunk.get("stream", "")
-            if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
-                image_id = str(chunk["aux"]["ID"])
-            for line in text.splitlines():
-                match = _STEP_RE.match(line.strip())
-                if match:
-                    current = line.strip()
-                    yield BuildEvent("step", match.group(3), int(match.group(1)), int(match.group(2)))
-                elif line.strip():
-                    tail.append(line)
-                    yield BuildEvent("output", line)
-                    found = re.match(r"^Successfully built ([0-9a-f]+)", line.strip())
-                    if found and not image_id:
-                        image_id = found.group(1)
-            if chunk.get("status"):  # pulling a base image
-                yield BuildEvent("output", str(chunk["status"]))
-    except APIError as exc:
-        raise BuildFailed(f"The engine rejected the build: {_short(exc)}") from None
-    if not image_id:
+    found = ""
+    with answering("building"):
+        try:
+            stream: Iterator[dict[str, Any]] = client.api.build(
+                fileobj=io.BytesIO(context), custom_context=True, rm=True, forcerm=True,
+                nocache=no_cache, pull=False, decode=True,
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    raise _build_error(chunk, current, tail, base_image)
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and "ID" in aux:
+                    found = str(aux["ID"])
+                for line in str(chunk.get("stream", "")).splitlines():
+                    step = _STEP_RE.match(line.strip())
+                    running = _RUNNING_IN_RE.match(line.rstrip())
+                    if step:
+                        current = line.strip()
+                        yield BuildStep(int(step.group(1)), int(step.group(2)), step.group(3))
+                    elif line.strip():
+                        tail.append(line)
+                        if running:
+                            yield BuildContainer(running.group(1))
+                        yield BuildOutput(line)
+                        built = re.match(r"^Successfully built ([0-9a-f]+)", line.strip())
+                        if built and not found:
+                            found = built.group(1)
+                if chunk.get("status"):  # pulling a base image
+                    yield BuildOutput(str(chunk["status"]))
+        except APIError as exc:
+            raise BuildFailed(f"The engine rejected the build: {_short(exc)}") from None
+    if not found:
         raise BuildFailed("The build ended without producing an image.",
                           hint="Last output:\n" + "\n".join(tail))
-    for extra in tags[1:]:
-        repo, _, tag = extra.rpartition(":")
-        client.api.tag(image_id, repo, tag)
-    yield BuildEvent("done", image_id, image_id=image_id)
+    yield BuiltImage(found)
 
 
 def _build_error(chunk: dict[str, Any], step: str, tail: deque[str], base: str) -> BuildFailed:
@@ -140,8 +187,24 @@ def _build_error(chunk: dict[str, Any], step: str, tail: deque[str], base: str) 
             "with a mirror you can reach.",
         )
     lines = "\n".join(f"    {line}" for line in tail) or "    (no output)"
+    if _DISK_FULL.search(message) or any(_DISK_FULL.search(line) for line in tail):
+        return BuildFailed(
+            f"The engine ran out of disk space at {step}: {message}",
+            hint="Free space where the engine keeps images (`docker system df`; "
+            "`docker builder prune` and `docker image prune` remove build cache and dangling "
+            "images), or move its data-root to a larger disk; then build again.\n"
+            f"Last output lines:\n{lines}",
+        )
     return BuildFailed(f"The build failed at {step}\n  error: {message}",
                        hint=f"Last output lines:\n{lines}")
+
+
+def tag(client: docker.DockerClient, image: str, ref: str) -> None:
+    repo, _, name = ref.rpartition(":")
+    if not repo or "/" in name:  # "registry:5000/repo" has no tag: use latest
+        repo, name = ref, "latest"
+    with answering(f"tagging {ref}"):
+        client.api.tag(image, repo, name)
 
 
 def remove_image(client: docker.DockerClient, ref: str) -> None:
@@ -154,45 +217,56 @@ def remove_image(client: docker.DockerClient, ref: str) -> None:
 
 
 def image_labels(client: docker.DockerClient, ref: str) -> dict[str, str]:
-    image = client.images.get(ref)
-    return dict(image.labels or {})
+    with answering(f"inspecting {ref}"):
+        return dict(client.images.get(ref).labels or {})
 
 
 def image_size(client: docker.DockerClient, ref: str) -> int:
-    return int(client.images.get(ref).attrs.get("Size", 0))
+    with answering(f"inspecting {ref}"):
+        return int(client.images.get(ref).attrs.get("Size", 0))
 
 
-DEV_LABEL = "io.dlenv.dev"
+def find_container(client: docker.DockerClient, name: str) -> Container | None:
+    from docker.errors import NotFound
+
+    with answering(f"looking up {name}"):
+        try:
+            return client.containers.get(name)
+        except NotFound:
+            return None
 
 
-def dev_container_name(profile: str) -> str:
-    return f"dlenv-dev-{profile}"
+def containers_labelled(client: docker.DockerClient, key: str, value: str | None = None) -> list[str]:
+    """IDs of all containers (any state) with a label, without inspecting each one."""
+    selector = key if value is None else f"{key}={value}"
+    return [str(c["Id"]) for c in client.api.containers(all=True, filters={"label": selector})]
 
 
-def find_container(client: docker.DockerClient, name: str) -> Any | None:
+def list_containers(client: docker.DockerClient, label: str) -> list[Container]:
+    with answering("listing containers"):
+        return list(client.containers.list(all=True, filters={"label": label}))
+
+
+def run_detached(client: docker.DockerClient, *, image: str, name: str, command: list[str],
+                 labels: dict[str, str], **kwargs: Any) -> Container:
+    """Create and start a long-running container (named and labelled before it exists)."""
+    with answering(f"starting {name}"):
+        return client.containers.run(image, command, name=name, detach=True, labels=labels,
+                                      **kwargs)
+
+
+def force_remove(client: docker.DockerClient, container: str) -> bool:
+    """Kill and remove a container by ID or name; False when it did not exist."""
     from docker.errors import NotFound
 
     try:
-        return client.containers.get(name)
+        client.api.remove_container(container, force=True, v=True)
     except NotFound:
-        return None
+        return False
+    return True
 
 
-def list_dev_containers(client: docker.DockerClient) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": DEV_LABEL}))
-
-
-def run_dev_container(client: docker.DockerClient, *, image: str, name: str, command: list[str],
-                      workspace: str, ports: dict[str, tuple[str, int]], labels: dict[str, str],
-                      environment: dict[str, str], device_kwargs: dict[str, Any]) -> Any:
-    """Start a long-running dev container; the workspace is bind-mounted at /workspace."""
-    return client.containers.run(
-        image, command, name=name, detach=True, labels={DEV_LABEL: "1", **labels},
-        volumes={workspace: {"bind": "/workspace", "mode": "rw"}}, working_dir="/workspace",
-        ports=ports, environment=environment, **device_kwargs)
-
-
-def remove_container(container: Any, timeout: int = 5) -> None:
+def stop_and_remove(container: Container, timeout: int = 5) -> None:
     from docker.errors import NotFound
 
     try:

@@ -1,4 +1,9 @@
-"""Domain errors. Each carries the exit code the CLI maps it to (DESIGN.md, CLI contract)."""
+"""Domain errors. Each carries the exit code the CLI maps it to (DESIGN.md, CLI contract).
+
+Exit codes: 0 ok, 1 a check failed, 2 invalid input, 3 Docker engine unreachable, 4 image build
+failed, 5 smoke test failed, 6 a package index or container registry unreachable or refusing the
+credentials, 130 interrupted (Ctrl-C, SIGTERM).
+"""
 
 from __future__ import annotations
 
@@ -18,9 +23,15 @@ class DlenvError(Exception):
 
 
 class CheckFailed(DlenvError):
-    """A check found a problem: generated files drifted, or the host is not ready."""
+    """A check found a problem: generated files drifted, a lock is stale, the host is not ready."""
 
     exit_code = 1
+
+
+class UsageError(DlenvError):
+    """The command line itself is wrong: conflicting or missing options."""
+
+    exit_code = 2
 
 
 class ProfileError(DlenvError):
@@ -35,14 +46,20 @@ class ResolveError(DlenvError):
     exit_code = 2
 
 
+class LockError(DlenvError):
+    """A lock file is malformed, for another platform, or does not fit the profile."""
+
+    exit_code = 2
+
+
 class EngineUnavailable(DlenvError):
-    """The Docker engine cannot be reached."""
+    """The Docker engine cannot be reached, or went away while working."""
 
     exit_code = 3
 
 
 class BuildFailed(DlenvError):
-    """The image build failed."""
+    """The image build failed (a locked hash or installed-set mismatch included)."""
 
     exit_code = 4
 
@@ -51,3 +68,45 @@ class SmokeFailed(DlenvError):
     """The smoke test ran and failed, or could not run."""
 
     exit_code = 5
+
+
+class IndexUnreachable(DlenvError):
+    """A package index cannot be reached or refuses the credentials."""
+
+    exit_code = 6
+
+
+class RegistryUnreachable(DlenvError):
+    """A container registry cannot be reached, refuses the credentials, or rejects a push."""
+
+    exit_code = 6
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived. A KeyboardInterrupt, so `except Exception` never swallows it.
+
+    `cleanup` is filled in by whoever removed what the interrupted command had created.
+    """
+
+    exit_code = 130
+
+    def __init__(self, signal_name: str = "SIGINT") -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.cleanup: CleanupReport | None = None
+
+
+class CleanupReport:
+    """What a cleanup removed, and what it could not (with the command that would)."""
+
+    def __init__(self) -> None:
+        self.removed: list[str] = []
+        self.failed: list[str] = []
+
+    def summary(self) -> str:
+        parts = []
+        if self.removed:
+            parts.append("removed " + ", ".join(self.removed))
+        if self.failed:
+            parts.append("could NOT remove " + "; ".join(self.failed))
+        return "; ".join(parts) if parts else "nothing had been created yet"

@@ -99,6 +99,14 @@ class Release(_Row):
         return table if table == "any" else tuple(table)
 
 
+class GfxOverride(_Row):
+    """An unlisted GPU target that runs as a listed one with HSA_OVERRIDE_GFX_VERSION."""
+
+    gfx: str
+    runs_as: str
+    hsa_override: str
+
+
 class Framework(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -107,6 +115,7 @@ class Framework(BaseModel):
     variants: dict[str, Variant]
     releases: tuple[Release, ...]
     retired: str | None = None
+    accelerators: tuple[Accelerator, ...] = ("cpu", "cuda", "rocm")
     extra_requirements: tuple[str, ...] = ()
     apt: tuple[str, ...] = ()
     backends: tuple[str, ...] = ()
@@ -137,8 +146,12 @@ class Matrix(BaseModel):
     cuda: tuple[CudaEntry, ...]
     cuda_family_driver: dict[str, str]
     rocm: tuple[RocmEntry, ...]
+    rocm_gfx_overrides: tuple[GfxOverride, ...] = ()
     frameworks: dict[str, Framework]
     runtime: dict[Accelerator, RuntimeEntry]
+
+    def gfx_override(self, gfx: str) -> GfxOverride | None:
+        return next((o for o in self.rocm_gfx_overrides if o.gfx == gfx), None)
 
     def os_entry(self, name: str) -> OsEntry | None:
         return next((o for o in self.os if o.name == name), None)

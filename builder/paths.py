@@ -1,7 +1,9 @@
 """Where dlenv's packaged files live: the one place that knows the layout.
 
-In a source checkout `templates/` sits at the repository root; in an installed wheel it is
-shipped as `builder/_templates` (see pyproject.toml). Everything else is package data.
+In a source checkout `templates/` sits at the repository root and the smoke scripts in
+`dockerfiles/dlenv/smoke/` (their one source: compose builds from `dockerfiles/`); an installed
+wheel ships them as `builder/_templates` and `builder/_smoke` (see pyproject.toml). Everything
+else is package data.
 """
 
 from __future__ import annotations
@@ -26,4 +28,6 @@ def builtin_profiles_dir() -> Path:
 
 
 def smoke_scripts_dir() -> Path:
-    return PACKAGE_DIR / "smoke_scripts"
+    """The scripts baked into every image: the packaged copy when installed, else the checkout's."""
+    packaged = PACKAGE_DIR / "_smoke"
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "dockerfiles" / "dlenv" / "smoke"

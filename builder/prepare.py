@@ -13,9 +13,8 @@ from builder.spec import BuildSpec
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """Build-time choices that are not part of the profile."""
+    """Build-time choices that are not part of the profile (where pip fetches from)."""
 
-    base_image: str | None = None
     ca_bundle: Path | None = None
     keep_ca: bool = False
     pip_from_host: bool = False
@@ -54,10 +53,7 @@ def apply_options(spec: BuildSpec, options: BuildOptions) -> tuple[BuildSpec, li
         notes.extend(f"skipped host pip setting {s}" for s in host.skipped)
     pip = pip.model_copy(update={"find_links": links, "ca_bundle": ca is not None,
                                  "keep_ca": options.keep_ca and ca is not None})
-    update: dict[str, object] = {"pip": pip}
-    if options.base_image:
-        update.update(base_image=options.base_image, base_image_overridden=True)
-    return spec.model_copy(update=update), notes, ca, links
+    return spec.model_copy(update={"pip": pip}), notes, ca, links
 
 
 def prepare_build(spec: BuildSpec, options: BuildOptions, profile_dir: Path) -> PreparedBuild:

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 import yaml
 
-from builder import paths
+from builder import names, paths, runopts
 from builder.errors import CheckFailed
 from builder.spec import BuildSpec
 
@@ -38,6 +38,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["shquote"] = shlex.quote
     env.filters["dquote"] = _dquote
+    env.filters["run_hint"] = runopts.run_hint
     return env
 
 
@@ -52,22 +53,12 @@ def dockerfile_name(spec: BuildSpec) -> str:
 
 def compose_service(spec: BuildSpec, dockerfiles_dir: str = "dockerfiles") -> dict[str, object]:
     """A compose service that builds the image and runs its smoke test with the right devices."""
-    service: dict[str, object] = {
-        "image": f"dlenv/{spec.profile}:latest",
+    return {
+        "image": names.profile_image(spec.profile),
         "build": {"context": dockerfiles_dir, "dockerfile": dockerfile_name(spec)},
-        "command": ["dlenv-smoke"],
-        "shm_size": spec.runtime.shm_size,
+        "command": [names.SMOKE_COMMAND],
+        **runopts.compose_keys(spec.runtime),
     }
-    if spec.runtime.gpus:
-        service["deploy"] = {"resources": {"reservations": {"devices": [
-            {"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]}}}
-    if spec.runtime.devices:
-        service["devices"] = list(spec.runtime.devices)
-    if spec.runtime.group_add:
-        service["group_add"] = list(spec.runtime.group_add)
-    if spec.runtime.security_opt:
-        service["security_opt"] = list(spec.runtime.security_opt)
-    return service
 
 
 def render_compose(specs: Iterable[BuildSpec]) -> str:
@@ -102,13 +93,15 @@ class GeneratedFile:
 
 
 def generated_files(specs: Iterable[BuildSpec]) -> list[GeneratedFile]:
-    """Everything `render --all` writes: Dockerfiles, their shared context, compose.yaml."""
+    """Everything `render --all` writes: the Dockerfiles, compose.yaml and pip.conf stand-in.
+
+    The smoke scripts in dockerfiles/dlenv/smoke/ are not generated: that folder is their one
+    source (compose's build context), shipped into the wheel as builder/_smoke.
+    """
     specs = list(specs)
     files = [GeneratedFile(f"dockerfiles/{dockerfile_name(s)}", render_dockerfile(s).encode())
              for s in specs]
     files.append(GeneratedFile("dockerfiles/dlenv/build/pip.conf", PIP_CONF_PLACEHOLDER.encode()))
-    for rel, content in smoke_files().items():
-        files.append(GeneratedFile(f"dockerfiles/{rel}", content, executable=rel.endswith("dlenv-smoke")))
     files.append(GeneratedFile("compose.yaml", render_compose(specs).encode()))
     return sorted(files, key=lambda f: f.path)
 
@@ -116,7 +109,7 @@ def generated_files(specs: Iterable[BuildSpec]) -> list[GeneratedFile]:
 def _managed_paths(root: Path) -> set[str]:
     """Files under dockerfiles/ that a previous render may have written."""
     found = {str(p.relative_to(root)) for p in (root / "dockerfiles").rglob("*") if p.is_file()}
-    return {p for p in found if p.endswith(".Dockerfile") or p.startswith("dockerfiles/dlenv/")}
+    return {p for p in found if p.endswith(".Dockerfile") or p.startswith("dockerfiles/dlenv/build/")}
 
 
 def drift(files: list[GeneratedFile], root: Path) -> list[str]:

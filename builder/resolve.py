@@ -231,9 +231,12 @@ def _check_names(matrix: Matrix, profile: Profile, specs: Mapping[str, Framework
     keras = specs.get("keras")
     if keras and keras.backend and keras.backend not in matrix.frameworks["keras"].backends:
         raise ResolveError(f"frameworks.keras.backend: {keras.backend} is not a Keras 3 backend")
-    if acc == "rocm" and "mxnet" in specs:
-        raise ResolveError(f"frameworks.mxnet: {matrix.frameworks['mxnet'].retired} "
-                           "Use accelerator cpu or cuda for MXNet, or move to PyTorch/JAX on ROCm.")
+    for name in specs:
+        fw = matrix.frameworks[name]
+        if acc not in fw.accelerators:
+            why = fw.retired or f"{name} has no {acc} build."
+            raise ResolveError(f"frameworks.{name}: {why} Use accelerator "
+                               f"{' or '.join(fw.accelerators)} for {name}.")
 
 
 def _os_python_conflict(matrix: Matrix, c: Constraints) -> str | None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import io
 import tarfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from builder import engine
 from builder.context import make_context
 from builder.errors import BuildFailed, ProfileError
+from builder.events import BuildStep
 from builder.pipconf import build_inputs, read_host_pip
 from builder.prepare import BuildOptions, prepare_build
 from builder.profile import load_profile
 from builder.resolve import resolve
+from tests.fakes import FakeClient, successful_build
 
 
 def test_context_is_deterministic_and_normalised() -> None:
@@ -91,32 +92,15 @@ def test_pip_from_host_drops_vendor_indexes(tmp_path: Path, monkeypatch: pytest.
     assert "torch==2.13.0+cpu" in prepared.dockerfile
 
 
-class FakeApi:
-    def __init__(self, chunks: list[dict[str, Any]]) -> None:
-        self.chunks = chunks
-        self.tagged: list[tuple[str, str, str]] = []
-
-    def build(self, **_: Any) -> Any:
-        return iter(self.chunks)
-
-    def tag(self, image: str, repo: str, tag: str) -> None:
-        self.tagged.append((image, repo, tag))
-
-
-class FakeClient:
-    def __init__(self, chunks: list[dict[str, Any]]) -> None:
-        self.api = FakeApi(chunks)
-
-
-def test_engine_translates_steps_and_tags_extra() -> None:
-    client = FakeClient([{"stream": "Step 1/2 : FROM debian\n"}, {"stream": " ---> abc\n"},
-                         {"stream": "Step 2/2 : RUN true\n"}, {"aux": {"ID": "sha256:feed"}},
-                         {"stream": "Successfully built feed\n"}])
-    events = list(engine.build(client, b"", tags=["a:1", "b:2"], base_image="debian"))  # type: ignore[arg-type]
-    steps = [(e.step, e.total, e.text) for e in events if e.kind == "step"]
+def test_engine_translates_steps_and_never_tags() -> None:
+    client = FakeClient(successful_build())
+    events = list(engine.build(client, b"", base_image="debian"))  # type: ignore[arg-type]
+    steps = [(e.step, e.total, e.text) for e in events if isinstance(e, BuildStep)]
     assert steps == [(1, 2, "FROM debian"), (2, 2, "RUN true")]
-    assert events[-1].kind == "done" and events[-1].image_id == "sha256:feed"
-    assert client.api.tagged == [("sha256:feed", "b", "2")]
+    assert engine.BuildContainer("0123456789ab") in events
+    assert events[-1] == engine.BuiltImage("sha256:feed")
+    assert client.api.tags == {}, "tags are applied by the pipeline after success"
+    assert "tag" not in client.api.build_kwargs
 
 
 def test_engine_failure_names_step_and_tail() -> None:
@@ -125,7 +109,7 @@ def test_engine_failure_names_step_and_tail() -> None:
                          {"error": "The command '/bin/sh -c apt-get install nope' returned "
                                    "a non-zero code: 100"}])
     with pytest.raises(BuildFailed) as info:
-        list(engine.build(client, b"", tags=["a:1"], base_image="debian"))  # type: ignore[arg-type]
+        list(engine.build(client, b"", base_image="debian"))  # type: ignore[arg-type]
     assert "Step 3/9 : RUN apt-get install nope" in str(info.value)
     assert "Unable to locate package nope" in str(info.value)
 
@@ -135,5 +119,5 @@ def test_engine_missing_base_image_says_how_to_fix() -> None:
                          {"error": "Get https://registry-1.docker.io/v2/: dial tcp: lookup "
                                    "registry-1.docker.io: no such host"}])
     with pytest.raises(BuildFailed) as info:
-        list(engine.build(client, b"", tags=["a:1"], base_image="nvidia/cuda:13.0.2-base-ubuntu24.04"))  # type: ignore[arg-type]
+        list(engine.build(client, b"", base_image="nvidia/cuda:13.0.2-base-ubuntu24.04"))  # type: ignore[arg-type]
     assert "cannot be pulled" in str(info.value) and "make-base-image.sh" in str(info.value)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from builder import paths
-from builder.smoke import container_kwargs, parse_results
+from builder import paths, runopts
+from builder.smoke import SmokeReport, SmokeResult, parse_results
+from builder.spec import RuntimeOptions
 
 _spec = importlib.util.spec_from_file_location("dlenv_smoke", paths.smoke_scripts_dir() / "smoke.py")
 assert _spec and _spec.loader
@@ -42,16 +43,49 @@ def test_wrong_vendor_fails() -> None:
     assert not ok and "ran on cuda" in why
 
 
-def test_container_kwargs_per_vendor() -> None:
-    cuda = container_kwargs("cuda", {"gpus": True, "shm_size": "8g"}, allow_cpu=False)
+CUDA = RuntimeOptions(gpus=True, devices=(), group_add=(), security_opt=(), shm_size="8g")
+ROCM = RuntimeOptions(gpus=False, devices=("/dev/kfd", "/dev/dri"), group_add=("video", "render"),
+                      security_opt=("seccomp=unconfined",), shm_size="8g")
+
+
+def test_sdk_kwargs_per_vendor() -> None:
+    cuda = runopts.sdk_kwargs(CUDA)
     assert cuda["device_requests"][0]["Capabilities"] == [["gpu"]]
-    rocm = container_kwargs("rocm", {"devices": ["/dev/kfd", "/dev/dri"], "group_add": ["video"],
-                                     "security_opt": ["seccomp=unconfined"]}, allow_cpu=False)
+    assert cuda["device_requests"][0]["Count"] == -1
+    rocm = runopts.sdk_kwargs(ROCM)
     assert rocm["devices"] == ["/dev/kfd:/dev/kfd:rwm", "/dev/dri:/dev/dri:rwm"]
     assert rocm["security_opt"] == ["seccomp=unconfined"]
-    assert "device_requests" not in container_kwargs("cuda", {"gpus": True}, allow_cpu=True)
+    assert rocm["group_add"] == ["video", "render"]
+    assert runopts.sdk_kwargs(CUDA, devices=False) == {"shm_size": "8g"}
+
+
+def test_every_format_comes_from_the_same_options() -> None:
+    compose = runopts.compose_keys(ROCM)
+    assert compose["devices"] == list(ROCM.devices)
+    assert compose["group_add"] == list(ROCM.group_add)
+    args = runopts.cli_args(ROCM)
+    assert args == ["--device", "/dev/kfd", "--device", "/dev/dri", "--group-add", "video",
+                    "--group-add", "render", "--security-opt", "seccomp=unconfined",
+                    "--shm-size", "8g"]
+    assert runopts.run_hint(CUDA) == "docker run --rm --gpus all --shm-size 8g IMAGE dlenv-smoke"
+    assert "deploy" in runopts.compose_keys(CUDA) and "deploy" not in compose
 
 
 def test_parse_results_skips_noise() -> None:
-    out = 'warning: something\n{"ok": true, "framework": "jax"}\n{broken\n'
-    assert parse_results(out) == [{"ok": True, "framework": "jax"}]
+    out = 'warning: something\n{"ok": true, "framework": "jax"}\n{broken\n[1, 2]\n'
+    assert parse_results(out) == (SmokeResult(ok=True, framework="jax"),)
+
+
+def test_results_keep_unknown_fields_and_print_back() -> None:
+    line = {"ok": False, "framework": "pytorch", "model": "lstm", "device": "cpu",
+            "future_field": 3, "error": "loss did not fall"}
+    result = SmokeResult.from_json(line)
+    assert result.extra == {"future_field": 3}
+    assert result.as_json()["future_field"] == 3 and result.as_json()["error"] == "loss did not fall"
+    report = SmokeReport("img", 1, (result,), "")
+    assert not report.ok and "pytorch/lstm: loss did not fall" in report.explain()
+
+
+def test_report_without_results_shows_the_stderr_tail() -> None:
+    report = SmokeReport("img", 137, (), "line1\nKilled\n")
+    assert not report.ok and "exit 137" in report.explain() and "Killed" in report.explain()

@@ -1,0 +1,109 @@
+"""Commands that drive the engine: build and smoke (one core call each, progress rendered here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from builder.cli.common import (
+    JsonOpt,
+    ProfileArg,
+    Progress,
+    ProgressOpt,
+    app,
+    guarded,
+    load,
+    out,
+    resolve_ref,
+    show_smoke,
+    warn,
+)
+from builder.errors import ProfileError, SmokeFailed, UsageError
+
+AllowCpuOpt = Annotated[bool, typer.Option("--allow-cpu", help="Accept a CPU run on a runner "
+                                           "without a GPU (the JSON says so).")]
+
+
+@app.command()
+@guarded
+def build(
+    profile: ProfileArg,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Image tag (repeatable).")] = None,
+    base_image: Annotated[str | None, typer.Option("--base-image", help="Override FROM.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build without the layer cache.")] = False,
+    progress: ProgressOpt = "auto",
+    smoke: Annotated[bool, typer.Option("--smoke", help="Smoke-test the image after building.")] = False,
+    allow_cpu: AllowCpuOpt = False,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="Trust this CA bundle "
+                                                   "during the build (pip, curl).")] = None,
+    keep_ca: Annotated[bool, typer.Option("--keep-ca", help="Also install the CA in the image "
+                                          "(apt at build time, everything at run time).")] = False,
+    pip_from_host: Annotated[bool, typer.Option("--pip-from-host", help="Forward the host's pip "
+                                                "index, find-links wheelhouse and CA.")] = False,
+) -> None:
+    """Build a profile's image through the Docker SDK, optionally smoke-testing it."""
+    from builder import engine, pipeline
+    from builder.prepare import BuildOptions
+    from builder.profile import is_image_ref
+    from builder.resolve import resolve
+    from builder.resources import Resources
+
+    show = Progress(progress)
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise UsageError(f"--ca-bundle: {ca_bundle} is not a file")
+    if base_image is not None and not is_image_ref(base_image):
+        raise UsageError(f"--base-image: {base_image!r} is not an image reference")
+    prof, path = load(profile)
+    if base_image is not None:  # the profile's own override, applied before resolving
+        prof = prof.model_copy(update={"base_image": base_image})
+    spec = resolve(prof)
+    warn(spec)
+    options = BuildOptions(ca_bundle=ca_bundle, keep_ca=keep_ca, pip_from_host=pip_from_host)
+    client = engine.connect()
+    tags = list(tag or []) or pipeline.default_tags(spec)
+    with Resources().cleaned_up() as resources:
+        with show.live():
+            result = pipeline.build_image(client, spec, options, profile_dir=path.parent, tags=tags,
+                                          resources=resources, emit=show, no_cache=no_cache)
+        out.print(result.image_id)
+        if smoke:
+            target = pipeline.smoke_target_for(result.tags[0], result.spec)
+            report = pipeline.smoke(target, resources=resources, allow_cpu=allow_cpu, emit=show)
+            show_smoke(report, json_out=False)
+            if not report.ok:
+                raise SmokeFailed(report.explain())
+
+
+@app.command("smoke")
+@guarded
+def smoke_cmd(
+    image_or_profile: Annotated[str, typer.Argument(help="An image, or a profile (its built image).")],
+    json_out: JsonOpt = False,
+    allow_cpu: AllowCpuOpt = False,
+    timeout: Annotated[int | None, typer.Option("--timeout", help="Seconds before giving up.")] = None,
+) -> None:
+    """Run an image's smoke test: train an LSTM (and LeNet-5) on its accelerator."""
+    from builder import engine, names, pipeline
+    from builder.profile import profile_source
+    from builder.resources import Resources
+
+    client = engine.connect()
+    image = image_or_profile
+    if not engine.image_exists(client, image):
+        try:
+            profile_source(image)
+        except ProfileError:
+            raise ProfileError(f"{image!r} is neither a local image nor a profile") from None
+        spec, _ = resolve_ref(image)
+        image = names.profile_image(spec.profile)
+        if not engine.image_exists(client, image):
+            raise ProfileError(f"{image} has not been built; run `dlenv build {image_or_profile}`")
+    target = pipeline.smoke_target_from_labels(client, image)
+    with Resources().cleaned_up() as resources:
+        report = pipeline.smoke(target, resources=resources, allow_cpu=allow_cpu, timeout=timeout,
+                                emit=Progress("plain"))
+    show_smoke(report, json_out=json_out)
+    if not report.ok:
+        raise SmokeFailed(report.explain())

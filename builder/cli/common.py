@@ -1,0 +1,175 @@
+"""What every command shares: the app, consoles, the error-to-exit-code mapping, progress.
+
+Results (paths, image IDs, digests, JSON) go to `out` (stdout); progress and messages to
+`err` (stderr). Domain errors become one message and their exit code in one place,
+`guarded`; no command ends in a traceback for a user error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from builder.errors import DlenvError, UsageError
+
+if TYPE_CHECKING:
+    from rich.status import Status
+
+    from builder.events import Event
+    from builder.profile import Profile
+    from builder.smoke import SmokeReport
+    from builder.spec import BuildSpec
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+app = typer.Typer(
+    name="dlenv",
+    help="From a short framework/GPU profile to a deep-learning container that provably works.\n\n"
+    "Exit codes: 0 ok, 1 check failed, 2 invalid input, 3 Docker unreachable, 4 build failed, "
+    "5 smoke test failed, 6 package index or registry unreachable, 130 interrupted.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ProfileArg = Annotated[str, typer.Argument(help="A built-in profile name or a path to a YAML profile.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
+ProgressOpt = Annotated[str, typer.Option("--progress", help="auto, plain or json.")]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def guarded(command: Callable[P, R]) -> Callable[P, R]:
+    """Map domain errors and interrupts to a message and an exit code (never a traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except DlenvError as exc:
+            err.print(f"[bold red]error:[/] {escape(exc.message)}")
+            if exc.hint:
+                err.print(escape(exc.hint))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt as exc:  # builder.errors.Interrupted is one
+            report = getattr(exc, "cleanup", None)
+            done = report.summary() if report is not None else "nothing had been created yet"
+            err.print(f"[yellow]interrupted[/] ({getattr(exc, 'signal_name', 'SIGINT')}): "
+                      f"{escape(done)}")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def load(ref: str) -> tuple[Profile, Path]:
+    from builder.profile import load_profile
+
+    return load_profile(ref)
+
+
+def resolve_ref(ref: str) -> tuple[BuildSpec, Path]:
+    from builder.resolve import resolve
+
+    profile, path = load(ref)
+    return resolve(profile), path
+
+
+def warn(spec: BuildSpec) -> None:
+    for warning in spec.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+def check_progress(progress: str) -> None:
+    if progress not in ("auto", "plain", "json"):
+        raise UsageError(f"--progress must be auto, plain or json, not {progress!r}")
+
+
+class Progress:
+    """Renders pipeline events: a live status line (auto on a terminal), plain lines, or JSON."""
+
+    def __init__(self, mode: str) -> None:
+        check_progress(mode)
+        self.mode = "plain" if mode == "auto" and not err.is_terminal else mode
+        self.start = time.monotonic()
+        self._status: Status | None = None
+
+    @contextmanager
+    def live(self) -> Iterator[Progress]:
+        """Show a status line while the block runs (auto mode only)."""
+        if self.mode != "auto":
+            yield self
+            return
+        from builder.interrupts import signals_to_main_thread
+
+        status = err.status("starting")
+        with signals_to_main_thread():  # the spinner's thread must not take Ctrl-C
+            status.start()
+        self._status = status
+        try:
+            yield self
+        finally:
+            status.stop()
+            self._status = None
+
+    def __call__(self, event: Event) -> None:
+        from builder import events
+
+        elapsed = time.monotonic() - self.start
+        if self.mode == "json":
+            err.out(json.dumps({"event": type(event).__name__, **_fields(event),
+                                "elapsed": round(elapsed, 1)}))
+            return
+        if isinstance(event, events.Note):
+            err.print(f"note: {escape(event.text)}")
+        elif isinstance(event, events.BuildStarted):
+            err.print(f"building {event.image} from {event.base_image} "
+                      f"({event.context_bytes / 1e6:.1f} MB context) on {event.engine}")
+        elif isinstance(event, events.BuildStep):
+            line = f"[{event.step}/{event.total}] {event.text[:100]}  ({elapsed:.0f}s)"
+            if self._status is not None:
+                self._status.update(escape(line))
+                err.print(escape(line), style="dim")
+            else:
+                err.out(line)
+        elif isinstance(event, events.BuildOutput | events.PushProgress):
+            if self._status is None:
+                err.out("    " + event.text)
+        elif isinstance(event, events.BuildFinished):
+            err.print(f"[green]built[/] {', '.join(event.tags)} in {event.seconds:.0f}s "
+                      f"({event.size_bytes / 1e9:.2f} GB)")
+        elif isinstance(event, events.SmokeStarted):
+            cpu = ", CPU allowed" if event.allow_cpu else ""
+            err.print(f"smoke test of {event.image} ({event.accelerator}{cpu}) ...")
+
+
+def _fields(event: Event) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(event)
+
+
+def show_smoke(report: SmokeReport, *, json_out: bool) -> None:
+    """Each result as a line on stderr (unless --json), and as one JSON line on stdout."""
+    for r in report.results:
+        if not json_out:
+            mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+            perf = f", {r.matmul_tflops} TFLOP/s matmul" if r.matmul_tflops is not None else ""
+            err.print(f"  {mark} {r.framework} {r.framework_version} {r.model} on {r.device} "
+                      f"({r.device_name}): loss {r.loss_first} -> {r.loss_last}, "
+                      f"{r.samples_per_s} samples/s{perf}")
+    for r in report.results:  # as the image's own dlenv-smoke prints them
+        sys.stdout.write(json.dumps(r.as_json()) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,105 @@
+"""Commands that only read: profiles, matrix, validate, render (no Docker, fast start-up)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from builder.cli.common import JsonOpt, ProfileArg, app, err, guarded, load, out, resolve_ref, warn
+from builder.errors import UsageError
+
+
+@app.command()
+@guarded
+def profiles(json_out: JsonOpt = False) -> None:
+    """List the built-in profiles."""
+    from builder.profile import builtin_profile_names
+
+    rows: list[dict[str, Any]] = []
+    for name in builtin_profile_names():
+        profile, _ = load(name)
+        rows.append({"name": name, "accelerator": profile.accelerator,
+                     "frameworks": {k: v.version for k, v in profile.framework_specs().items()},
+                     "description": profile.description or ""})
+    if json_out:
+        out.print_json(json.dumps(rows))
+        return
+    from rich.table import Table
+
+    table = Table("name", "accelerator", "frameworks", "description")
+    for row in rows:
+        fws = ", ".join(f"{k} {v or '(newest)'}" for k, v in row["frameworks"].items())
+        table.add_row(row["name"], row["accelerator"], fws, row["description"])
+    out.print(table)
+
+
+@app.command()
+@guarded
+def validate(
+    profile: ProfileArg,
+    json_out: JsonOpt = False,
+    schema: Annotated[bool, typer.Option("--schema", help="Print the profile JSON Schema (for "
+                                         "editor completion) and exit.")] = False,
+) -> None:
+    """Resolve a profile against the matrix; --json prints the BuildSpec."""
+    if schema:
+        from builder.profile import profile_json_schema
+
+        out.print_json(json.dumps(profile_json_schema()))
+        return
+    spec, _ = resolve_ref(profile)
+    warn(spec)
+    if json_out:
+        out.print_json(json.dumps(spec.as_json()))
+        return
+    fws = ", ".join(f"{f.name} {f.version} ({f.variant})" for f in spec.frameworks)
+    toolkit = f" {spec.toolkit}" if spec.toolkit else ""
+    out.print(f"{spec.profile}: ok: {spec.accelerator}{toolkit}, {spec.os}, Python "
+              f"{spec.python}, {fws}; base {spec.base_image}")
+
+
+@app.command()
+@guarded
+def render(
+    profile: Annotated[str | None, typer.Argument(help="Profile name or YAML path.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE, not stdout.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Regenerate dockerfiles/ and compose.yaml for "
+                                       "every built-in profile.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="With --all: write nothing; exit 1 and "
+                                        "show the difference if the files drifted.")] = False,
+    root: Annotated[Path, typer.Option("--root", help="With --all: the project directory.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.")] = False,
+) -> None:
+    """Render a profile's Dockerfile (stdout or -o FILE), or all built-ins with --all."""
+    from builder import render as rendering
+
+    if all_ == (profile is not None):
+        raise UsageError("give either PROFILE or --all")
+    if check and not all_:
+        raise UsageError("--check goes with --all")
+    if profile is None:
+        from builder.profile import builtin_profile_names
+
+        files = rendering.generated_files(resolve_ref(n)[0] for n in builtin_profile_names())
+        if check:
+            rendering.check(files, root)
+            err.print(f"{len(files)} generated files are up to date")
+            return
+        for path in rendering.write_files(files, root):
+            out.print(str(root / path))
+        return
+    spec, _ = resolve_ref(profile)
+    warn(spec)
+    text = rendering.render_dockerfile(spec)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    if output.exists() and not force and output.read_text(errors="replace") != text:
+        raise UsageError(f"{output} exists and differs; pass --force to overwrite it")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    out.print(str(output))

@@ -1,0 +1,52 @@
+"""Names dlenv gives things: image references, container names and label keys, defined once."""
+
+from __future__ import annotations
+
+# Image labels (OCI ones where a standard key exists, dlenv's own under io.dlenv.).
+LABEL_TITLE = "org.opencontainers.image.title"
+LABEL_DESCRIPTION = "org.opencontainers.image.description"
+LABEL_BASE_NAME = "org.opencontainers.image.base.name"
+LABEL_BASE_DIGEST = "org.opencontainers.image.base.digest"
+LABEL_PROFILE = "io.dlenv.profile"
+LABEL_SPEC_DIGEST = "io.dlenv.spec-digest"
+LABEL_ACCELERATOR = "io.dlenv.accelerator"
+LABEL_TOOLKIT = "io.dlenv.toolkit"
+LABEL_PYTHON = "io.dlenv.python"
+LABEL_FRAMEWORKS = "io.dlenv.frameworks"
+LABEL_SMOKE = "io.dlenv.smoke"
+LABEL_SMOKE_TIMEOUT = "io.dlenv.smoke-timeout"
+LABEL_RUNTIME = "io.dlenv.runtime"
+LABEL_LOCK_DIGEST = "io.dlenv.lock-digest"
+
+# Container labels.
+LABEL_DEV = "io.dlenv.dev"
+LABEL_WORKSPACE = "io.dlenv.workspace"
+LABEL_JUPYTER_URL = "io.dlenv.jupyter-url"
+# Every container and network a command creates carries its run ID, so cleanup finds it even
+# when the create call never returned (Ctrl-C in the middle of the request).
+LABEL_RUN_ID = "io.dlenv.run-id"
+
+SMOKE_COMMAND = "dlenv-smoke"
+
+
+def profile_image(profile: str) -> str:
+    """The image `dlenv build PROFILE` tags and `dlenv smoke PROFILE` runs."""
+    return f"dlenv/{profile}:latest"
+
+
+def spec_image(profile: str, digest: str) -> str:
+    """The content-addressed tag of a build: same spec, same tag."""
+    return f"dlenv/{profile}:{digest[:12]}"
+
+
+def dev_image(profile: str, digest: str) -> str:
+    return f"dlenv/{profile}:dev-{digest[:12]}"
+
+
+def dev_container(profile: str) -> str:
+    return f"dlenv-dev-{profile}"
+
+
+def run_container(role: str, run_id: str, serial: int) -> str:
+    """A short-lived container of one command run (smoke test, probe, verify)."""
+    return f"dlenv-{role}-{run_id}-{serial}"

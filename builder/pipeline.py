@@ -1,0 +1,135 @@
+"""The core pipeline: build a spec into an image, then prove it. Typed results, progress events.
+
+`dlenv build pytorch-cpu --smoke` is: resolve (resolve.py) -> build_image() -> smoke(). The CLI
+and any other front end (a CI runner, a Kubernetes job) call these functions with a client,
+a Resources registry (what to remove on failure or Ctrl-C) and an Emit callback; nothing here
+prints, exits or imports Typer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from builder import engine, names
+from builder.errors import BuildFailed
+from builder.events import BuildFinished, BuildStarted, Emit, Note, SmokeStarted, ignore
+from builder.prepare import BuildOptions, prepare_build
+from builder.smoke import SmokeReport, run_smoke
+from builder.spec import BuildSpec, RuntimeOptions
+
+if TYPE_CHECKING:
+    import docker
+
+    from builder.resources import Resources
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image_id: str
+    tags: tuple[str, ...]
+    spec: BuildSpec  # as built: the build options' pip sources folded in
+    seconds: float
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class SmokeTarget:
+    """What the smoke runner needs to know about an image."""
+
+    image: str
+    accelerator: str
+    runtime: RuntimeOptions
+    timeout: int
+
+
+def default_tags(spec: BuildSpec) -> list[str]:
+    return [names.profile_image(spec.profile), names.spec_image(spec.profile, spec.digest)]
+
+
+def build_image(
+    client: docker.DockerClient,
+    spec: BuildSpec,
+    options: BuildOptions,
+    *,
+    profile_dir: Path,
+    tags: list[str],
+    resources: Resources,
+    emit: Emit = ignore,
+    no_cache: bool = False,
+) -> BuildResult:
+    """Prepare the context, build untagged, then tag: a failed or interrupted build tags nothing."""
+    from builder.engine import BuildContainer, BuiltImage
+
+    prepared = prepare_build(spec, options, profile_dir)
+    for note in prepared.notes:
+        emit(Note(note))
+    emit(BuildStarted(tags[0], prepared.spec.base_image, len(prepared.context),
+                      engine.engine_address()))
+    started = time.monotonic()
+    image_id = ""
+    step_containers: list[str] = []
+    for event in engine.build(client, prepared.context, no_cache=no_cache,
+                              base_image=prepared.spec.base_image):
+        if isinstance(event, BuildContainer):
+            resources.container(event.container_id)
+            step_containers.append(event.container_id)
+        elif isinstance(event, BuiltImage):
+            image_id = event.image_id
+        else:
+            emit(event)
+    for container in step_containers:  # the builder removed them itself (rm=True)
+        resources.forget(container)
+    if not image_id:
+        raise BuildFailed("the build produced no image")
+    for ref in tags:
+        resources.tag(ref)
+        engine.tag(client, image_id, ref)
+    for ref in tags:
+        resources.keep(ref)
+    seconds = time.monotonic() - started
+    size = engine.image_size(client, image_id)
+    emit(BuildFinished(tuple(tags), seconds, size))
+    return BuildResult(image_id, tuple(tags), prepared.spec, seconds, size)
+
+
+def smoke_target_for(image: str, spec: BuildSpec) -> SmokeTarget:
+    """The smoke target of an image just built from `spec` (no label round trip)."""
+    return SmokeTarget(image, spec.accelerator, spec.runtime, spec.smoke.timeout)
+
+
+def smoke_target_from_labels(client: docker.DockerClient, image: str) -> SmokeTarget:
+    """The smoke target of an existing image, from the labels dlenv put on it."""
+    labels = engine.image_labels(client, image)
+    accelerator = labels.get(names.LABEL_ACCELERATOR, "cpu")
+    raw = labels.get(names.LABEL_RUNTIME)
+    if raw:
+        runtime = RuntimeOptions.model_validate(json.loads(raw))
+    else:  # not built by dlenv: the accelerator's usual options
+        from builder.matrix import load_matrix
+
+        entry = load_matrix().runtime.get(accelerator)  # type: ignore[call-overload]
+        if entry is None:
+            accelerator, entry = "cpu", load_matrix().runtime["cpu"]
+        runtime = RuntimeOptions(gpus=entry.gpus, devices=entry.devices, group_add=entry.group_add,
+                                 security_opt=entry.security_opt, shm_size=entry.shm_size)
+    timeout = int(labels.get(names.LABEL_SMOKE_TIMEOUT, "900"))
+    return SmokeTarget(image, accelerator, runtime, timeout)
+
+
+def smoke(
+    target: SmokeTarget,
+    *,
+    resources: Resources,
+    allow_cpu: bool = False,
+    timeout: int | None = None,
+    emit: Emit = ignore,
+    args: tuple[str, ...] = (),
+) -> SmokeReport:
+    """Train inside the image on its accelerator; the report says whether it passed."""
+    emit(SmokeStarted(target.image, target.accelerator, allow_cpu))
+    return run_smoke(target.image, runtime=target.runtime, resources=resources,
+                     allow_cpu=allow_cpu, timeout=timeout or target.timeout, args=args)
