@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from builder import names
 from builder.matrix import Accelerator
 
 
@@ -93,7 +94,7 @@ class BuildSpec(_Frozen):
     @property
     def tag(self) -> str:
         """The default image tag: dlenv/<profile>:<short digest>."""
-        return f"dlenv/{self.profile}:{self.digest[:12]}"
+        return names.spec_image(self.profile, self.digest)
 
     @property
     def digest(self) -> str:
@@ -129,18 +130,18 @@ class BuildSpec(_Frozen):
         """OCI and dlenv labels; no timestamps, so rendering stays deterministic."""
         versions = ",".join(f"{f.name}={f.version}" for f in self.frameworks)
         labels = {
-            "org.opencontainers.image.title": f"dlenv {self.profile}",
-            "org.opencontainers.image.description": f"{self.accelerator} image with {versions}",
-            "org.opencontainers.image.base.name": self.base_image,
-            "io.dlenv.profile": self.profile,
-            "io.dlenv.spec-digest": self.digest,
-            "io.dlenv.accelerator": self.accelerator,
-            "io.dlenv.toolkit": self.toolkit or "none",
-            "io.dlenv.python": self.python,
-            "io.dlenv.frameworks": versions,
-            "io.dlenv.smoke": "dlenv-smoke",
-            "io.dlenv.smoke-timeout": str(self.smoke.timeout),
-            "io.dlenv.runtime": json.dumps(self.runtime.model_dump(mode="json"), sort_keys=True,
+            names.LABEL_TITLE: f"dlenv {self.profile}",
+            names.LABEL_DESCRIPTION: f"{self.accelerator} image with {versions}",
+            names.LABEL_BASE_NAME: self.base_image,
+            names.LABEL_PROFILE: self.profile,
+            names.LABEL_SPEC_DIGEST: self.digest,
+            names.LABEL_ACCELERATOR: self.accelerator,
+            names.LABEL_TOOLKIT: self.toolkit or "none",
+            names.LABEL_PYTHON: self.python,
+            names.LABEL_FRAMEWORKS: versions,
+            names.LABEL_SMOKE: names.SMOKE_COMMAND,
+            names.LABEL_SMOKE_TIMEOUT: str(self.smoke.timeout),
+            names.LABEL_RUNTIME: json.dumps(self.runtime.model_dump(mode="json"), sort_keys=True,
                                            separators=(",", ":")),
         }
         return labels
