@@ -1,22 +1,26 @@
-"""The compatibility matrix: typed access to builder/data/matrix.yaml.
+"""The curated compatibility matrix: typed access to builder/data/matrix.yaml.
 
-The knowledge is data; this module only loads and validates it, and answers lookups.
+The knowledge is data; this module only loads and validates it, and answers lookups. What the
+package registry can tell lives in builder/data/registry.json (builder.registry.data).
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Literal
 
 import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from builder import paths
 
 Confidence = Literal["V", "S", "U"]
 Accelerator = Literal["cpu", "cuda", "rocm"]
+_CUDA_VARIANT = re.compile(r"^cu(\d+)(\d)$")
+_ROCM_VARIANT = re.compile(r"^rocm(\d+)\.(\d+)(?:\.\d+)?$")
 
 
 class _Row(BaseModel):
@@ -30,8 +34,14 @@ class _Row(BaseModel):
 class OsEntry(_Row):
     name: str
     image: str
-    python: str
+    python: str  # the full version the OS ships, e.g. 3.11.2
+    glibc: str
     venv_package: str
+
+    @property
+    def python_minor(self) -> str:
+        v = Version(self.python)
+        return f"{v.major}.{v.minor}"
 
 
 class CudaEntry(_Row):
@@ -57,46 +67,7 @@ class RocmEntry(_Row):
         return f"rocm/dev-{distro}:{self.tag}"
 
 
-class Variant(BaseModel):
-    """How one build of a framework is installed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    requirements: tuple[str, ...]
-    index: str | None = None
-    find_links: str | None = None
-    cudnn: str | None = None
-    base_flavour: str | None = None
-
-
-class Release(_Row):
-    version: str
-    python: str
-    cpu: str | None = None
-    cuda: dict[str, str] | Literal["any"] = Field(default_factory=dict)
-    rocm: dict[str, str] | Literal["any"] = Field(default_factory=dict)
-    companions: dict[str, str] = Field(default_factory=dict)
-    min_backend: dict[str, str] = Field(default_factory=dict)
-
-    @property
-    def parsed(self) -> Version:
-        return Version(self.version)
-
-    def supports_python(self, python: str) -> bool:
-        return Version(python) in SpecifierSet(self.python)
-
-    def variant_name(self, accelerator: Accelerator, toolkit: str | None) -> str | None:
-        """The variant for this accelerator and toolkit minor, or None when unsupported."""
-        if accelerator == "cpu":
-            return self.cpu
-        table = self.cuda if accelerator == "cuda" else self.rocm
-        if table == "any":
-            return self.cpu
-        return table.get(toolkit or "")
-
-    def toolkits(self, accelerator: Accelerator) -> tuple[str, ...] | Literal["any"]:
-        table = self.cuda if accelerator == "cuda" else self.rocm
-        return table if table == "any" else tuple(table)
+Toolkit = CudaEntry | RocmEntry
 
 
 class GfxOverride(_Row):
@@ -107,22 +78,73 @@ class GfxOverride(_Row):
     hsa_override: str
 
 
+class BuildRule(BaseModel):
+    """How a framework release is installed on an accelerator (see matrix.yaml, frameworks)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    accelerator: tuple[Accelerator, ...]
+    requirements: tuple[str, ...]
+    index: str | None = None
+    find_links: str | None = None
+    vendor: bool = False
+    suffix_of: str | None = None
+    versions: str | None = None
+    cuda: str | None = None
+    rocm: str | None = None
+    releases: dict[str, tuple[str, ...]] | None = None
+    base_flavour: str | None = None
+    source: str = "pypi"
+    date: str | None = None
+    confidence: Confidence = "V"
+
+    @field_validator("accelerator", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    def covers(self, release: Version) -> bool:
+        return self.versions is None or SpecifierSet(self.versions).contains(release)
+
+
+class VendorLine(_Row):
+    """The wheel variants a vendor index publishes for one release line (major.minor)."""
+
+    line: str
+    cuda: tuple[str, ...] = ()
+    rocm: tuple[str, ...] = ()
+
+
+def variant_toolkit(variant: str) -> tuple[Accelerator, str] | None:
+    """cu126 -> ("cuda", "12.6"), rocm6.2.4 -> ("rocm", "6.2"), cpu -> None."""
+    if match := _CUDA_VARIANT.match(variant):
+        return "cuda", f"{match.group(1)}.{match.group(2)}"
+    if match := _ROCM_VARIANT.match(variant):
+        return "rocm", f"{match.group(1)}.{match.group(2)}"
+    return None
+
+
 class Framework(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     package: str
     import_name: str = Field(alias="import")
-    variants: dict[str, Variant]
-    releases: tuple[Release, ...]
+    since: str
+    builds: tuple[BuildRule, ...]
+    vendor_lines: tuple[VendorLine, ...] = ()
+    companions: tuple[str, ...] = ()
     retired: str | None = None
     accelerators: tuple[Accelerator, ...] = ("cpu", "cuda", "rocm")
     extra_requirements: tuple[str, ...] = ()
     apt: tuple[str, ...] = ()
-    backends: tuple[str, ...] = ()
+    backends: dict[str, str] = Field(default_factory=dict)
     default_backend: str | None = None
+    min_backend: dict[str, str] = Field(default_factory=dict)
 
-    def newest_first(self) -> list[Release]:
-        return sorted(self.releases, key=lambda r: r.parsed, reverse=True)
+    def vendor_line(self, release: Version) -> VendorLine | None:
+        line = f"{release.major}.{release.minor}"
+        return next((v for v in self.vendor_lines if v.line == line), None)
 
 
 class RuntimeEntry(_Row):
@@ -135,12 +157,27 @@ class RuntimeEntry(_Row):
     shm_size: str
 
 
+class RegistryPackage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    framework: str
+    since: str
+
+
+class RegistryScope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: str
+    packages: dict[str, RegistryPackage]
+
+
 class Matrix(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_: int = Field(alias="schema")
     updated: str
     sources: dict[str, str]
+    registry: RegistryScope
     os: tuple[OsEntry, ...]
     default_os: dict[Accelerator, tuple[str, ...]]
     cuda: tuple[CudaEntry, ...]
@@ -156,15 +193,18 @@ class Matrix(BaseModel):
     def os_entry(self, name: str) -> OsEntry | None:
         return next((o for o in self.os if o.name == name), None)
 
-    def toolkit_entries(self, accelerator: Accelerator) -> tuple[CudaEntry | RocmEntry, ...]:
+    def toolkit_entries(self, accelerator: Accelerator) -> tuple[Toolkit, ...]:
         if accelerator == "cuda":
             return self.cuda
         if accelerator == "rocm":
             return self.rocm
         return ()
 
-    def toolkit(self, accelerator: Accelerator, version: str) -> CudaEntry | RocmEntry | None:
+    def toolkit(self, accelerator: Accelerator, version: str) -> Toolkit | None:
         return next((t for t in self.toolkit_entries(accelerator) if t.version == version), None)
+
+    def framework_of_backend(self, backend: str) -> str | None:
+        return self.frameworks["keras"].backends.get(backend) if "keras" in self.frameworks else None
 
 
 @cache

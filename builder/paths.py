@@ -23,6 +23,11 @@ def matrix_file() -> Path:
     return PACKAGE_DIR / "data" / "matrix.yaml"
 
 
+def registry_file() -> Path:
+    """Registry-derived compatibility data, written by `dlenv matrix refresh`."""
+    return PACKAGE_DIR / "data" / "registry.json"
+
+
 def builtin_profiles_dir() -> Path:
     return PACKAGE_DIR / "profiles"
 

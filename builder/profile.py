@@ -28,7 +28,11 @@ FrameworkName = Literal["pytorch", "tensorflow", "keras", "jax", "mxnet"]
 
 NAME_RE = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 MINOR_RE = r"^\d+\.\d+$"
-VERSION_RE = r"^\d+(\.\d+){0,2}$"
+# A release as PyPI spells it: "2.8" (newest 2.8.x), "2.8.0", "0.9.0.1", "2.15.0.post1".
+VERSION_RE = r"^\d+(\.\d+){0,3}(\.post\d+)?$"
+# Keras 3 backends as Keras spells them (KERAS_BACKEND); "pytorch" is accepted for "torch".
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+_BACKEND_ALIASES = {"pytorch": "torch"}
 # A package name with optional extras and version specifiers; no markers, no URLs, and so
 # nothing a shell would interpret once the name is on a RUN line.
 _REQUIREMENT_CHARS = re.compile(r"^[A-Za-z0-9._\-\[\],<>=!~* ]+$")
@@ -79,12 +83,25 @@ class FrameworkSpec(_Strict):
     """One framework with options; a bare string is shorthand for `{version: ...}`."""
 
     version: Annotated[StrictStr, Field(pattern=VERSION_RE)] | None = None
-    backend: FrameworkName | None = Field(
-        default=None, description="Keras only: tensorflow, jax or pytorch."
+    backend: StrictStr | None = Field(
+        default=None, description="Keras only: tensorflow, jax or torch (pytorch also accepted).",
+        json_schema_extra={"enum": [*KERAS_BACKENDS, *_BACKEND_ALIASES, None]},
     )
     companions: tuple[Literal["torchvision", "torchaudio"], ...] = Field(
         default=(), description="PyTorch only: companion packages pinned to the matching release."
     )
+
+
+    @field_validator("backend")
+    @classmethod
+    def _keras_backend(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = _BACKEND_ALIASES.get(value, value)
+        if value not in KERAS_BACKENDS:
+            raise ValueError(f"{value!r} is not a Keras backend; use {', '.join(KERAS_BACKENDS[:-1])} "
+                             f"or {KERAS_BACKENDS[-1]}")
+        return value
 
 
 class PipSettings(_Strict):
@@ -189,7 +206,8 @@ class Profile(_Strict):
                 spec = FrameworkSpec()
             if isinstance(spec, str):
                 if not re.match(VERSION_RE, spec):
-                    raise ValueError(f"{key}: {spec!r} is not a version such as \"2.8\" or \"2.8.0\"")
+                    raise ValueError(f"{key}: {spec!r} is not a release such as \"2.8\", \"2.8.0\" "
+                                     "or \"2.15.0.post1\" (pre-releases are not supported)")
                 spec = FrameworkSpec(version=spec)
             if spec.backend is not None and key != "keras":
                 raise ValueError(f"{key}: only keras takes a backend")

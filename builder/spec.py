@@ -30,6 +30,7 @@ class ResolvedFramework(_Frozen):
     implicit: bool = False
     confidence: str
     source: str
+    cuda_libraries: str | None = None  # the CUDA its libraries are built for
 
 
 class PipSources(_Frozen):
@@ -75,7 +76,9 @@ class BuildSpec(_Frozen):
     min_driver: str | None
     gfx_targets: tuple[str, ...]
     os: str
-    python: str
+    python: str  # major.minor
+    python_full: str  # the OS's interpreter, e.g. 3.11.2 (what uv resolves for)
+    glibc: str
     base_image: str
     base_image_overridden: bool
     frameworks: tuple[ResolvedFramework, ...]
@@ -90,6 +93,7 @@ class BuildSpec(_Frozen):
     smoke: SmokeSpec
     warnings: tuple[str, ...]
     matrix_updated: str
+    registry_as_of: str = ""
 
     @property
     def tag(self) -> str:

@@ -4,8 +4,8 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   jax          0.10.2 (cpu)
-#   spec digest  7cf7372b13a6b7072c5240c4fbdba10799baff81be0dcef3d0866844a3083a02
-#   matrix       2026-11-26
+#   spec digest  86cc975601dadad291b5313dbe463d6e0623a0a7c5dd57f402375ba62aa5fda2
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -31,8 +31,7 @@ COPY dlenv/build/ /opt/dlenv-build/
 ENV PIP_CONFIG_FILE=/opt/dlenv-build/pip.conf PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir \
-      jax==0.10.2 \
-      jaxlib==0.10.2
+      jax==0.10.2
 
 # ---- image: system + user + frameworks (+ extras) + smoke test -------------------------
 FROM system
@@ -54,7 +53,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with jax=0.10.2" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="jax-cpu" \
-      io.dlenv.spec-digest="7cf7372b13a6b7072c5240c4fbdba10799baff81be0dcef3d0866844a3083a02" \
+      io.dlenv.spec-digest="86cc975601dadad291b5313dbe463d6e0623a0a7c5dd57f402375ba62aa5fda2" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

@@ -4,8 +4,8 @@
 #   accelerator  rocm 7.2
 #   os / python  ubuntu24.04 / 3.12
 #   jax          0.10.2 (rocm7)
-#   spec digest  899b77d070210d4cd31c15e09dc66114296d8091f9224d1cb53e0c2ef741a95f
-#   matrix       2026-11-26
+#   spec digest  51f24136da07a86c2cbf406cbd2759e0ccfe7d868cff8c0fe048c2e307e56cff
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -55,7 +55,7 @@ LABEL \
       org.opencontainers.image.description="rocm image with jax=0.10.2" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:7.2" \
       io.dlenv.profile="jax-rocm" \
-      io.dlenv.spec-digest="899b77d070210d4cd31c15e09dc66114296d8091f9224d1cb53e0c2ef741a95f" \
+      io.dlenv.spec-digest="51f24136da07a86c2cbf406cbd2759e0ccfe7d868cff8c0fe048c2e307e56cff" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="7.2" \
       io.dlenv.python="3.12" \

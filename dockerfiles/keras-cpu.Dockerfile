@@ -5,8 +5,8 @@
 #   os / python  debian12 / 3.11
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cpu)
-#   spec digest  fe051ae1a50199a519ae35a76c52e0132a4784369b7f413a15340ade36011e89
-#   matrix       2026-11-26
+#   spec digest  68bab51fb09662aa2a537fb9c7d5d0ab6c3de48818f42ba6814bf0dfbca42e83
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -33,8 +33,7 @@ ENV PIP_CONFIG_FILE=/opt/dlenv-build/pip.conf PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir \
       keras==3.15.1 \
-      jax==0.10.2 \
-      jaxlib==0.10.2
+      jax==0.10.2
 
 # ---- image: system + user + frameworks (+ extras) + smoke test -------------------------
 FROM system
@@ -57,7 +56,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="keras-cpu" \
-      io.dlenv.spec-digest="fe051ae1a50199a519ae35a76c52e0132a4784369b7f413a15340ade36011e89" \
+      io.dlenv.spec-digest="68bab51fb09662aa2a537fb9c7d5d0ab6c3de48818f42ba6814bf0dfbca42e83" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

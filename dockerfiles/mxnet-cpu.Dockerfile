@@ -4,8 +4,8 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   mxnet        1.9.1 (cpu)
-#   spec digest  b787b5ad4ba259aeac079502707f2e93a2bbe55b77f7a617d7308881eab5c94d
-#   matrix       2026-11-26
+#   spec digest  856e56231e8024b79fa7b58578945f3c25904a5965743a405c83632ebeb0ed7b
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -57,7 +57,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="mxnet-cpu" \
-      io.dlenv.spec-digest="b787b5ad4ba259aeac079502707f2e93a2bbe55b77f7a617d7308881eab5c94d" \
+      io.dlenv.spec-digest="856e56231e8024b79fa7b58578945f3c25904a5965743a405c83632ebeb0ed7b" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

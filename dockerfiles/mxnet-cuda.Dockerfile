@@ -4,8 +4,8 @@
 #   accelerator  cuda 11.8 (host driver >= 520.61.05)
 #   os / python  ubuntu22.04 / 3.10
 #   mxnet        1.9.1 (cu117)
-#   spec digest  013b105f1bdc618940a446afe7b378c3119c5cca9a8736d8e44862a88e0bfbe6
-#   matrix       2026-11-26
+#   spec digest  fcaaf9f17618fa04875c100709c2e2d31f86d4713fce86cb1458b263f67a7e59
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -61,7 +61,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04" \
       io.dlenv.profile="mxnet-cuda" \
-      io.dlenv.spec-digest="013b105f1bdc618940a446afe7b378c3119c5cca9a8736d8e44862a88e0bfbe6" \
+      io.dlenv.spec-digest="fcaaf9f17618fa04875c100709c2e2d31f86d4713fce86cb1458b263f67a7e59" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="11.8" \
       io.dlenv.python="3.10" \

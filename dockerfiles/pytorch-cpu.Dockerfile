@@ -4,8 +4,8 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   pytorch      2.13.0 (cpu)
-#   spec digest  5befb431fdc157dcadfdd79f7dcaf2156d1f49f9576d200ca4f10ec5383d2098
-#   matrix       2026-11-26
+#   spec digest  9dee78b140348039b9390b6a801298429b458acb1fad15f57d2e99d8c3dfce6b
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -55,7 +55,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="pytorch-cpu" \
-      io.dlenv.spec-digest="5befb431fdc157dcadfdd79f7dcaf2156d1f49f9576d200ca4f10ec5383d2098" \
+      io.dlenv.spec-digest="9dee78b140348039b9390b6a801298429b458acb1fad15f57d2e99d8c3dfce6b" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

@@ -4,8 +4,8 @@
 #   accelerator  rocm 7.2
 #   os / python  ubuntu24.04 / 3.12
 #   pytorch      2.13.0 (rocm7.2)
-#   spec digest  18a05014f708b5420eaccc55c9e2113103910fd30152312611718af2ba3f44d8
-#   matrix       2026-11-26
+#   spec digest  2354b0991ea44b8fee049bbe3cc7043218bdd494b2ea323f5845bb15b557b7a6
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -57,7 +57,7 @@ LABEL \
       org.opencontainers.image.description="rocm image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:7.2" \
       io.dlenv.profile="pytorch-rocm" \
-      io.dlenv.spec-digest="18a05014f708b5420eaccc55c9e2113103910fd30152312611718af2ba3f44d8" \
+      io.dlenv.spec-digest="2354b0991ea44b8fee049bbe3cc7043218bdd494b2ea323f5845bb15b557b7a6" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="7.2" \
       io.dlenv.python="3.12" \

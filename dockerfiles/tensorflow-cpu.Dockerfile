@@ -4,8 +4,8 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   tensorflow   2.21.0 (cpu)
-#   spec digest  7c849d2ef941e798ab68f013f1429c8d4cb8be500045e6552647b6a812898a51
-#   matrix       2026-11-26
+#   spec digest  33256593e43a2071c3799dee5a07011d2fecd6e49284d5bd7c3d35cd7960e3f0
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -53,7 +53,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="tensorflow-cpu" \
-      io.dlenv.spec-digest="7c849d2ef941e798ab68f013f1429c8d4cb8be500045e6552647b6a812898a51" \
+      io.dlenv.spec-digest="33256593e43a2071c3799dee5a07011d2fecd6e49284d5bd7c3d35cd7960e3f0" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

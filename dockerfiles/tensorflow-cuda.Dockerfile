@@ -4,8 +4,8 @@
 #   accelerator  cuda 12.9 (host driver >= 575.57.08)
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.21.0 (and-cuda)
-#   spec digest  8a41e0f2259d608460d256d22fa406c50fce8262b9ce42d1de3dd841523019b0
-#   matrix       2026-11-26
+#   spec digest  d7c9bfb06931c4bc55ef4e86597ee8880ceb8f41ad62ae82368f15038a317d1c
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -57,7 +57,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="nvidia/cuda:12.9.1-base-ubuntu24.04" \
       io.dlenv.profile="tensorflow-cuda" \
-      io.dlenv.spec-digest="8a41e0f2259d608460d256d22fa406c50fce8262b9ce42d1de3dd841523019b0" \
+      io.dlenv.spec-digest="d7c9bfb06931c4bc55ef4e86597ee8880ceb8f41ad62ae82368f15038a317d1c" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.9" \
       io.dlenv.python="3.12" \

@@ -3,9 +3,9 @@
 #
 #   accelerator  rocm 6.3
 #   os / python  ubuntu24.04 / 3.12
-#   tensorflow   2.17.1 (rocm-6.3)
-#   spec digest  c5f329f3a015aeb5cd3e0856719be097d80891337a55c9ad123d29077f705f36
-#   matrix       2026-11-26
+#   tensorflow   2.17.0 (rocm-radeon)
+#   spec digest  97c0505c479a0e01b52861ba1944d44953c3ae59f98319ed910563fdb02cb043
+#   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -53,14 +53,14 @@ COPY dlenv/smoke/ /opt/dlenv/smoke/
 COPY dlenv/smoke/dlenv-smoke /usr/local/bin/dlenv-smoke
 LABEL \
       org.opencontainers.image.title="dlenv tensorflow-rocm" \
-      org.opencontainers.image.description="rocm image with tensorflow=2.17.1" \
+      org.opencontainers.image.description="rocm image with tensorflow=2.17.0" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:6.3" \
       io.dlenv.profile="tensorflow-rocm" \
-      io.dlenv.spec-digest="c5f329f3a015aeb5cd3e0856719be097d80891337a55c9ad123d29077f705f36" \
+      io.dlenv.spec-digest="97c0505c479a0e01b52861ba1944d44953c3ae59f98319ed910563fdb02cb043" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="6.3" \
       io.dlenv.python="3.12" \
-      io.dlenv.frameworks="tensorflow=2.17.1" \
+      io.dlenv.frameworks="tensorflow=2.17.0" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
       io.dlenv.runtime="{\"devices\":[\"/dev/kfd\",\"/dev/dri\"],\"gpus\":false,\"group_add\":[\"video\",\"render\"],\"security_opt\":[\"seccomp=unconfined\"],\"shm_size\":\"8g\"}"

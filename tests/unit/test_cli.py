@@ -19,17 +19,25 @@ def test_profiles_json(runner: CliRunner) -> None:
     assert [r["name"] for r in rows] == builtin_profile_names()
 
 
-def test_matrix_json_has_sources(runner: CliRunner) -> None:
+def test_matrix_json_has_every_release_with_builds_and_sources(runner: CliRunner) -> None:
+    from builder.registry.data import load_registry
+
     result = runner.invoke(app, ["matrix", "--json"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert data["frameworks"]["pytorch"]["releases"][0]["source"]
-    assert "cuda-tags" in data["sources"]
+    torch = {r["version"] for r in data["frameworks"]["pytorch"]}
+    assert torch == {str(r.version) for r in load_registry().releases("torch")}
+    row = next(r for r in data["frameworks"]["pytorch"] if r["version"] == "2.13.0")
+    assert {b["variant"] for b in row["builds"]["cuda"]} == {"cu126", "cu130", "cu132"}
+    assert all(b["source"] for builds in row["builds"].values() for b in builds)
+    assert "cuda-tags" in data["curated"]["sources"]
+    assert data["registry"]["as_of"]
 
 
 def test_matrix_table(runner: CliRunner) -> None:
     result = runner.invoke(app, ["matrix"])
-    assert result.exit_code == 0 and "mxnet (retired)" in result.stdout
+    assert result.exit_code == 0 and "(retired)" in result.stdout
+    assert "registry data as of" in result.stdout
 
 
 def test_validate_json_is_the_buildspec(runner: CliRunner) -> None:

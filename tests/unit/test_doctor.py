@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from builder import doctor
 from builder.doctor import DockerFacts, HostFacts
@@ -157,7 +158,9 @@ def test_driver_too_old_suggests_a_cuda_that_fits() -> None:
     checks = doctor.evaluate(facts(nvidia=report), spec("pytorch-cuda"), M)
     driver = next(c for c in checks if c.name == "nvidia-driver")
     assert driver.status == "fail" and "535.129.03" in driver.detail
-    assert driver.fix and 'cuda: "12.1"' in driver.fix  # 12.1 needs 530.30.02 <= 535.129.03
+    fitting = max((c for c in M.cuda if Version(c.driver) <= Version("535.129.03")),
+                  key=lambda c: Version(c.version))
+    assert driver.fix and f'cuda: "{fitting.version}"' in driver.fix
 
 
 def test_pascal_gpu_is_too_old_for_cuda_13_wheels() -> None:

@@ -18,7 +18,8 @@ def test_wheel_is_self_contained(tmp_path: Path) -> None:
     wheel = next((tmp_path / "dist").glob("dlenv-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for required in ("builder/_templates/Dockerfile.j2", "builder/profiles/pytorch-cpu.yaml",
-                     "builder/data/matrix.yaml", "builder/_smoke/smoke.py",
+                     "builder/data/matrix.yaml", "builder/data/registry.json",
+                     "builder/_smoke/smoke.py",
                      "builder/_smoke/dlenv-smoke"):
         assert required in names, required
     target = tmp_path / "site"
