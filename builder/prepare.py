@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.context import make_context
+from builder.errors import ProfileError
 from builder.pipconf import build_inputs, read_host_pip
 from builder.render import render_dockerfile, smoke_files
 from builder.spec import BuildSpec
@@ -26,6 +27,34 @@ class PreparedBuild:
     dockerfile: str
     context: bytes
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where pip (in the build) and uv (on the host, for `--resolve` and `lock`) find packages."""
+
+    index_url: str | None
+    extra_index_urls: tuple[str, ...]  # the site's, then the frameworks' vendor indexes
+    find_links: tuple[str, ...]  # URLs and absolute wheelhouse directories
+    ca_bundle: Path | None
+    notes: tuple[str, ...]
+
+
+def sources_for(spec: BuildSpec, options: BuildOptions, profile_dir: Path) -> tuple[BuildSpec, Sources]:
+    """The spec with the build options folded in, and the package sources it implies."""
+    spec, notes, ca, links = apply_options(spec, options)
+    local = []
+    for link in links:
+        if link.startswith(("http://", "https://")):
+            local.append(link)
+        else:
+            path = (profile_dir / Path(link.removeprefix("file://")).expanduser()).resolve()
+            if not path.is_dir():
+                raise ProfileError(f"pip.find_links: {link} is not a directory ({path})")
+            local.append(str(path))
+    extra = tuple(dict.fromkeys((*spec.pip.extra_index_urls, *spec.vendor_indexes())))
+    return spec, Sources(spec.pip.index_url, extra, (*local, *spec.vendor_find_links()), ca,
+                         tuple(notes))
 
 
 def apply_options(spec: BuildSpec, options: BuildOptions) -> tuple[BuildSpec, list[str], Path | None,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from builder.cli.common import (
+    CaBundleOpt,
     JsonOpt,
+    PipFromHostOpt,
     ProfileArg,
     Progress,
     ProgressOpt,
     app,
+    check_ca_bundle,
     guarded,
     load,
     out,
@@ -36,12 +38,10 @@ def build(
     progress: ProgressOpt = "auto",
     smoke: Annotated[bool, typer.Option("--smoke", help="Smoke-test the image after building.")] = False,
     allow_cpu: AllowCpuOpt = False,
-    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="Trust this CA bundle "
-                                                   "during the build (pip, curl).")] = None,
+    ca_bundle: CaBundleOpt = None,
     keep_ca: Annotated[bool, typer.Option("--keep-ca", help="Also install the CA in the image "
                                           "(apt at build time, everything at run time).")] = False,
-    pip_from_host: Annotated[bool, typer.Option("--pip-from-host", help="Forward the host's pip "
-                                                "index, find-links wheelhouse and CA.")] = False,
+    pip_from_host: PipFromHostOpt = False,
 ) -> None:
     """Build a profile's image through the Docker SDK, optionally smoke-testing it."""
     from builder import engine, pipeline
@@ -51,8 +51,7 @@ def build(
     from builder.resources import Resources
 
     show = Progress(progress)
-    if ca_bundle is not None and not ca_bundle.is_file():
-        raise UsageError(f"--ca-bundle: {ca_bundle} is not a file")
+    check_ca_bundle(ca_bundle)
     if base_image is not None and not is_image_ref(base_image):
         raise UsageError(f"--base-image: {base_image!r} is not an image reference")
     prof, path = load(profile)

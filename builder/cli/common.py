@@ -47,6 +47,10 @@ app = typer.Typer(
 ProfileArg = Annotated[str, typer.Argument(help="A built-in profile name or a path to a YAML profile.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
 ProgressOpt = Annotated[str, typer.Option("--progress", help="auto, plain or json.")]
+PipFromHostOpt = Annotated[bool, typer.Option("--pip-from-host", help="Use the host's pip index, "
+                                              "find-links wheelhouse and CA.")]
+CaBundleOpt = Annotated[Path | None, typer.Option("--ca-bundle", help="Trust this CA bundle "
+                                                  "(pip in the build, uv on the host).")]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -90,6 +94,11 @@ def resolve_ref(ref: str) -> tuple[BuildSpec, Path]:
 def warn(spec: BuildSpec) -> None:
     for warning in spec.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+def check_ca_bundle(ca_bundle: Path | None) -> None:
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise UsageError(f"--ca-bundle: {ca_bundle} is not a file")
 
 
 def check_progress(progress: str) -> None:

@@ -9,7 +9,20 @@ from typing import Annotated, Any
 
 import typer
 
-from builder.cli.common import JsonOpt, ProfileArg, app, err, guarded, load, out, resolve_ref, warn
+from builder.cli.common import (
+    CaBundleOpt,
+    JsonOpt,
+    PipFromHostOpt,
+    ProfileArg,
+    app,
+    check_ca_bundle,
+    err,
+    guarded,
+    load,
+    out,
+    resolve_ref,
+    warn,
+)
 from builder.errors import UsageError
 
 
@@ -44,6 +57,11 @@ def validate(
     json_out: JsonOpt = False,
     schema: Annotated[bool, typer.Option("--schema", help="Print the profile JSON Schema (for "
                                          "editor completion) and exit.")] = False,
+    real: Annotated[bool, typer.Option("--resolve", help="Also resolve the image's requirements "
+                                       "with uv for its platform (network; exit 6 when an index "
+                                       "cannot be reached).")] = False,
+    pip_from_host: PipFromHostOpt = False,
+    ca_bundle: CaBundleOpt = None,
 ) -> None:
     """Resolve a profile against the matrix; --json prints the BuildSpec."""
     if schema:
@@ -51,10 +69,28 @@ def validate(
 
         out.print_json(json.dumps(profile_json_schema()))
         return
-    spec, _ = resolve_ref(profile)
+    spec, path = resolve_ref(profile)
     warn(spec)
+    data = spec.as_json()
+    if real:
+        from builder.prepare import BuildOptions, sources_for
+        from builder.uvresolve import Platform
+        from builder.uvresolve import resolve as uv_resolve
+
+        check_ca_bundle(ca_bundle)
+        _, sources = sources_for(spec, BuildOptions(ca_bundle=ca_bundle, pip_from_host=pip_from_host),
+                                 path.parent)
+        err.print(f"resolving {len(spec.framework_requirements()) + len(spec.packages)} "
+                  f"requirements with uv for Python {spec.python_full} on "
+                  f"{Platform(spec.python_full, spec.glibc).uv_platform} ...")
+        resolution = uv_resolve([*spec.framework_requirements(), *spec.packages],
+                                Platform(spec.python_full, spec.glibc), sources)
+        err.print(f"{resolution.tool} resolved {len(resolution.packages)} packages in "
+                  f"{resolution.seconds:.1f}s")
+        data["resolution"] = {"tool": resolution.tool,
+                              "packages": {p.name: p.version for p in resolution.packages}}
     if json_out:
-        out.print_json(json.dumps(spec.as_json()))
+        out.print_json(json.dumps(data))
         return
     fws = ", ".join(f"{f.name} {f.version} ({f.variant})" for f in spec.frameworks)
     toolkit = f" {spec.toolkit}" if spec.toolkit else ""

@@ -1,0 +1,89 @@
+"""`dlenv matrix refresh` on recorded registry answers (tests/fixtures/registry, see record.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from builder.registry.data import Registry
+from builder.registry.pypi import IndexFile
+from builder.registry.refresh import ScopeEntry, dumps, refresh, wheel_support
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registry"
+SCOPE = {"torch": ScopeEntry("pytorch", "2.14"), "keras": ScopeEntry("keras", "3.12"),
+         "tensorflow": ScopeEntry("tensorflow", "2.21"),
+         "tensorflow-rocm": ScopeEntry("tensorflow", "2.14"), "jax": ScopeEntry("jax", "0.4.31")}
+
+
+class Replay:
+    """The recorded answers of the index; a project that was not recorded is an error."""
+
+    def __init__(self) -> None:
+        self.metadata_reads: list[str] = []
+
+    def project(self, name: str) -> list[IndexFile]:
+        data = json.loads((FIXTURES / "projects" / f"{name}.json").read_text())
+        return [IndexFile(**f) for f in data]
+
+    def metadata(self, file: IndexFile) -> str:
+        self.metadata_reads.append(file.filename)
+        return (FIXTURES / "metadata" / f"{file.filename}.metadata").read_text()
+
+
+@pytest.fixture(scope="module")
+def data() -> dict:  # type: ignore[type-arg]
+    return refresh(Replay(), SCOPE, workers=2)
+
+
+def test_output_is_deterministic(data: dict) -> None:  # type: ignore[type-arg]
+    again = refresh(Replay(), dict(reversed(list(SCOPE.items()))), workers=1)
+    assert dumps(data) == dumps(again)
+
+
+def test_python_versions_come_from_the_wheel_tags(data: dict) -> None:  # type: ignore[type-arg]
+    registry = Registry(json.loads(dumps(data)))
+    torch_215 = registry.release("torch", "2.15.0")
+    assert torch_215 is not None
+    assert "3.10" not in torch_215.python_versions() and "3.11" in torch_215.python_versions()
+    why = torch_215.why_not(Version("3.10.12"), Version("2.35"))
+    assert why is not None and "Python" in why
+
+
+def test_one_metadata_read_per_release_and_extras_recorded(data: dict) -> None:  # type: ignore[type-arg]
+    replay = Replay()
+    refresh(replay, {"tensorflow": SCOPE["tensorflow"]}, workers=1)
+    assert len(replay.metadata_reads) == len(data["packages"]["tensorflow"])
+    tf = data["packages"]["tensorflow"]["2.21.0"]
+    assert "and-cuda" in tf["extras"]
+    assert any(r.startswith("keras>=") for r in tf["requires"])
+    assert any(r.startswith("nvidia-cudnn-cu12") for r in tf["requires"])
+
+
+def test_yanked_releases_are_marked(data: dict) -> None:  # type: ignore[type-arg]
+    jax = data["packages"]["jax"]
+    assert jax["0.4.32"]["yanked"] is True and jax["0.4.31"]["yanked"] is False
+
+
+def test_shared_dependencies_are_recorded_with_their_releases(data: dict) -> None:  # type: ignore[type-arg]
+    deps = data["dependencies"]
+    assert "numpy" in deps and "ml-dtypes" in deps  # needed by two frameworks each
+    assert any(name.startswith("nvidia-") for name in deps)  # CUDA libraries
+    assert all(release["wheels"] for table in deps.values() for release in table.values())
+
+
+def test_build_package_versions_are_kept_whole(data: dict) -> None:  # type: ignore[type-arg]
+    assert list(data["packages"]["tensorflow-rocm"]) == ["2.14.0.600"]
+
+
+@pytest.mark.parametrize(("filename", "expected"), [
+    ("torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl", [("==3.11", "2.28")]),
+    ("keras-3.13.0-py3-none-any.whl", [("*", "0")]),
+    ("protobuf-7.36.2-cp310-abi3-manylinux2014_x86_64.whl", [(">=3.10", "2.17")]),
+    ("torch-2.15.0-cp313-cp313t-manylinux_2_28_x86_64.whl", []),  # free-threaded: not used
+    ("torch-2.15.0-cp312-none-macosx_11_0_arm64.whl", []),
+])
+def test_wheel_support(filename: str, expected: list[tuple[str, str]]) -> None:
+    assert wheel_support(filename) == expected
