@@ -187,6 +187,12 @@ def _build_error(chunk: dict[str, Any], step: str, tail: deque[str], base: str) 
             "with a mirror you can reach.",
         )
     lines = "\n".join(f"    {line}" for line in tail) or "    (no output)"
+    if any("DO NOT MATCH THE HASHES" in line for line in tail):
+        return _hash_mismatch(list(tail), step, lines)
+    if any("differ from the lock" in line for line in tail):
+        detail = "; ".join(line.strip() for line in tail if line.startswith("  ") and ":" in line)
+        return BuildFailed(f"The installed packages differ from the lock: {detail}",
+                           hint=f"Last output lines:\n{lines}")
     if _DISK_FULL.search(message) or any(_DISK_FULL.search(line) for line in tail):
         return BuildFailed(
             f"The engine ran out of disk space at {step}: {message}",
@@ -197,6 +203,23 @@ def _build_error(chunk: dict[str, Any], step: str, tail: deque[str], base: str) 
         )
     return BuildFailed(f"The build failed at {step}\n  error: {message}",
                        hint=f"Last output lines:\n{lines}")
+
+
+def _hash_mismatch(tail: list[str], step: str, lines: str) -> BuildFailed:
+    """pip's --require-hashes failure, with each package and its expected and actual sha256."""
+    found = []
+    for i, line in enumerate(tail):
+        match = re.match(r"^\s+(\S+==\S+) from ", line)
+        if match:
+            expected = next((t.split()[-1] for t in tail[i + 1:i + 3] if "Expected sha256" in t), "?")
+            got = next((t.split()[-1] for t in tail[i + 1:i + 4] if t.strip().startswith("Got")), "?")
+            found.append(f"{match.group(1)} (lock {expected[:12]}..., downloaded {got[:12]}...)")
+    where = step.split(" : ")[0]
+    return BuildFailed(
+        f"A wheel's sha256 does not match the lock ({where}): " + ("; ".join(found) or "see below"),
+        hint="The lock or the index changed under it. If the index legitimately republished the "
+        "wheel, re-lock (`dlenv lock PROFILE`); vendor indexes have served wrong hashes before "
+        "(pytorch/pytorch#181056). Nothing was tagged.\nLast output lines:\n" + lines)
 
 
 def tag(client: docker.DockerClient, image: str, ref: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import engine, names
-from builder.errors import BuildFailed
+from builder.errors import BuildFailed, CheckFailed
 from builder.events import BuildFinished, BuildStarted, Emit, Note, SmokeStarted, ignore
 from builder.prepare import BuildOptions, prepare_build
 from builder.smoke import SmokeReport, run_smoke
@@ -24,6 +24,7 @@ from builder.spec import BuildSpec, RuntimeOptions
 if TYPE_CHECKING:
     import docker
 
+    from builder.lockfile import LockFile
     from builder.resources import Resources
 
 
@@ -60,11 +61,18 @@ def build_image(
     resources: Resources,
     emit: Emit = ignore,
     no_cache: bool = False,
+    lock: LockFile | None = None,
 ) -> BuildResult:
-    """Prepare the context, build untagged, then tag: a failed or interrupted build tags nothing."""
+    """Prepare the context, build untagged, then tag: a failed or interrupted build tags nothing.
+
+    With a lock: FROM the pinned base (a local-only base must still have the locked image ID),
+    every wheel hash-checked, the installed set compared with the lock inside the build.
+    """
     from builder.engine import BuildContainer, BuiltImage
 
-    prepared = prepare_build(spec, options, profile_dir)
+    if lock is not None:
+        check_locked_base(client, lock)
+    prepared = prepare_build(spec, options, profile_dir, lock)
     for note in prepared.notes:
         emit(Note(note))
     emit(BuildStarted(tags[0], prepared.spec.base_image, len(prepared.context),
@@ -94,6 +102,21 @@ def build_image(
     size = engine.image_size(client, image_id)
     emit(BuildFinished(tuple(tags), seconds, size))
     return BuildResult(image_id, tuple(tags), prepared.spec, seconds, size)
+
+
+def check_locked_base(client: docker.DockerClient, lock: LockFile) -> None:
+    """A base pinned by image ID (no registry digest) must still be that image in this engine."""
+    if lock.base.digest:
+        return
+    if not lock.base.image_id:
+        raise CheckFailed(f"the lock does not pin the base image {lock.base.ref} (it was made "
+                          "where no engine could see it)",
+                          hint="Re-lock where the base image is pulled or loaded: dlenv lock PROFILE")
+    current = engine.image_id(client, lock.base.ref)
+    if current != lock.base.image_id:
+        raise CheckFailed(f"the base image {lock.base.ref} is {current or 'missing'} in this engine, "
+                          f"but the lock pins {lock.base.image_id}",
+                          hint="Load the locked base image, or re-lock: dlenv lock PROFILE --upgrade")
 
 
 def smoke_target_for(image: str, spec: BuildSpec) -> SmokeTarget:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from builder import paths
 from builder.context import make_context
 from builder.errors import ProfileError
 from builder.pipconf import build_inputs, read_host_pip
-from builder.render import render_dockerfile, smoke_files
+from builder.render import LockedBuild, render_dockerfile, smoke_files
 from builder.spec import BuildSpec
+
+if TYPE_CHECKING:
+    from builder.lockfile import LockFile, Package
+
+
+def _requirements(packages: tuple[Package, ...]) -> bytes:
+    return "".join(p.requirement_line() + "\n" for p in packages).encode()
 
 
 @dataclass(frozen=True)
@@ -85,11 +94,23 @@ def apply_options(spec: BuildSpec, options: BuildOptions) -> tuple[BuildSpec, li
     return spec.model_copy(update={"pip": pip}), notes, ca, links
 
 
-def prepare_build(spec: BuildSpec, options: BuildOptions, profile_dir: Path) -> PreparedBuild:
+def prepare_build(spec: BuildSpec, options: BuildOptions, profile_dir: Path,
+                  lock: LockFile | None = None) -> PreparedBuild:
+    """The Dockerfile and the tar context; with a lock, the hash-pinned requirement files too."""
     spec, notes, ca, links = apply_options(spec, options)
     inputs = build_inputs(index_url=spec.pip.index_url, extra_index_urls=spec.pip.extra_index_urls,
                           find_links=links, ca_bundle=ca, base_dir=profile_dir)
-    dockerfile = render_dockerfile(spec)
-    files = {"Dockerfile": dockerfile.encode(), **smoke_files(), **inputs.files}
+    locked = None
+    lock_files: dict[str, bytes] = {}
+    if lock is not None:
+        locked = LockedBuild(base=lock.base.pinned, base_digest=lock.base.digest or lock.base.image_id,
+                             lock_digest=lock.lock_digest, source_date_epoch=lock.source_date_epoch)
+        lock_files = {
+            "dlenv/lock/frameworks.txt": _requirements(lock.frameworks),
+            "dlenv/lock/extras.txt": _requirements(lock.extras),
+            "dlenv/lock/check_installed.py": (paths.PACKAGE_DIR / "data" / "check_installed.py").read_bytes(),
+        }
+    dockerfile = render_dockerfile(spec, locked)
+    files = {"Dockerfile": dockerfile.encode(), **smoke_files(), **inputs.files, **lock_files}
     context = make_context(files, executables=frozenset({"dlenv/smoke/dlenv-smoke"}))
     return PreparedBuild(spec, dockerfile, context, notes + inputs.notes)

@@ -42,9 +42,19 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_dockerfile(spec: BuildSpec) -> str:
-    """The Dockerfile for a spec."""
-    return _environment().get_template("Dockerfile.j2").render(spec=spec)
+@dataclass(frozen=True)
+class LockedBuild:
+    """What a locked build renders differently: pinned FROM, hash-checked installs, labels."""
+
+    base: str  # FROM reference, pinned by digest when the registry has one
+    base_digest: str  # registry digest or local image ID
+    lock_digest: str
+    source_date_epoch: int
+
+
+def render_dockerfile(spec: BuildSpec, locked: LockedBuild | None = None) -> str:
+    """The Dockerfile for a spec (and a lock, for `build --locked`)."""
+    return _environment().get_template("Dockerfile.j2").render(spec=spec, locked=locked)
 
 
 def dockerfile_name(spec: BuildSpec) -> str:

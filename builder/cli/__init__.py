@@ -10,7 +10,14 @@ from typing import Annotated
 
 import typer
 
-from builder.cli import build_cmds, dev_cmds, doctor_cmd, inspect_cmds, matrix_cmds  # noqa: F401
+from builder.cli import (  # noqa: F401 - each module registers its commands
+    build_cmds,
+    dev_cmds,
+    doctor_cmd,
+    inspect_cmds,
+    lock_cmds,
+    matrix_cmds,
+)
 from builder.cli.common import app, out
 
 __all__ = ["app", "main"]

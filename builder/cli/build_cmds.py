@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -42,8 +43,15 @@ def build(
     keep_ca: Annotated[bool, typer.Option("--keep-ca", help="Also install the CA in the image "
                                           "(apt at build time, everything at run time).")] = False,
     pip_from_host: PipFromHostOpt = False,
+    locked: Annotated[bool, typer.Option("--locked", help="Install exactly the lock: FROM its "
+                                         "digest, every wheel hash-checked (exit 1 when the lock "
+                                         "is missing or stale).")] = False,
+    lock_file: Annotated[Path | None, typer.Option("--lock", help="With --locked: the lock file "
+                                                   "(default <profile>.dlenv.lock).")] = None,
+    push_ref: Annotated[str | None, typer.Option("--push", help="Push the built (and smoke-tested) "
+                                                 "image to REF; prints REPO@sha256:...")] = None,
 ) -> None:
-    """Build a profile's image through the Docker SDK, optionally smoke-testing it."""
+    """Build a profile's image through the Docker SDK, optionally smoke-testing and pushing it."""
     from builder import engine, pipeline
     from builder.prepare import BuildOptions
     from builder.profile import is_image_ref
@@ -54,25 +62,43 @@ def build(
     check_ca_bundle(ca_bundle)
     if base_image is not None and not is_image_ref(base_image):
         raise UsageError(f"--base-image: {base_image!r} is not an image reference")
+    if lock_file is not None and not locked:
+        raise UsageError("--lock goes with --locked")
+    if push_ref is not None:
+        from builder.push import parse_reference
+
+        parse_reference(push_ref)
     prof, path = load(profile)
     if base_image is not None:  # the profile's own override, applied before resolving
         prof = prof.model_copy(update={"base_image": base_image})
     spec = resolve(prof)
     warn(spec)
+    lock = None
+    if locked:
+        from builder.cli.lock_cmds import fresh_lock, lock_path
+
+        lock = fresh_lock(spec, lock_path(profile, lock_file)[2])
     options = BuildOptions(ca_bundle=ca_bundle, keep_ca=keep_ca, pip_from_host=pip_from_host)
     client = engine.connect()
     tags = list(tag or []) or pipeline.default_tags(spec)
     with Resources().cleaned_up() as resources:
         with show.live():
             result = pipeline.build_image(client, spec, options, profile_dir=path.parent, tags=tags,
-                                          resources=resources, emit=show, no_cache=no_cache)
-        out.print(result.image_id)
+                                          resources=resources, emit=show, no_cache=no_cache,
+                                          lock=lock)
+        if push_ref is None:
+            out.print(result.image_id)
         if smoke:
             target = pipeline.smoke_target_for(result.tags[0], result.spec)
             report = pipeline.smoke(target, resources=resources, allow_cpu=allow_cpu, emit=show)
             show_smoke(report, json_out=False)
             if not report.ok:
                 raise SmokeFailed(report.explain())
+        if push_ref is not None:
+            from builder.push import push
+
+            pushed = push(client, result.image_id, push_ref, resources=resources, emit=show)
+            out.print(pushed.pinned)
 
 
 @app.command("smoke")

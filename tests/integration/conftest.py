@@ -55,3 +55,68 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration" in str(item.fspath):
             item.add_marker(pytest.mark.docker)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_registry(root: Path, auth: tuple[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Debian's docker-registry on 127.0.0.1 with a temporary storage root (never the service)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    config = ["version: 0.1", "log: {level: warn}",
+              f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}, delete: {{enabled: true}}}}",
+              f"http: {{addr: '127.0.0.1:{port}'}}"]
+    if auth:
+        htpasswd = subprocess.run(["htpasswd", "-Bbn", *auth], capture_output=True, text=True,
+                                  check=True).stdout
+        (root / "htpasswd").write_text(htpasswd)
+        config.append(f"auth: {{htpasswd: {{realm: dlenv-test, path: {root / 'htpasswd'}}}}}")
+    (root / "config.yml").write_text("\n".join(config) + "\n")
+    proc = subprocess.Popen(["docker-registry", "serve", str(root / "config.yml")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://{address}/v2/", timeout=1)  # noqa: S310 - loopback
+            break
+        except urllib.error.HTTPError:
+            break  # 401 from the authenticated one: it is up
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("docker-registry did not start")
+    return proc, address
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    proc, address = _start_registry(tmp_path_factory.mktemp("registry"))
+    yield address
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    proc, address = _start_registry(tmp_path_factory.mktemp("registry-auth"), auth=("dlenv", "s3cret"))
+    yield address
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def pytorch_cpu(docker_client: Any) -> str:
+    """dlenv/pytorch-cpu:latest, built for whichever tests need it (a cache hit when it exists)."""
+    run = dlenv("build", "pytorch-cpu", "--pip-from-host", "--progress", "plain")
+    assert run.code == 0, run.stderr[-3000:]
+    return "dlenv/pytorch-cpu:latest"

@@ -1,0 +1,196 @@
+"""Commands for pinning environments in CI: lock, push, verify, ci."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from builder.cli.common import (
+    CaBundleOpt,
+    JsonOpt,
+    PipFromHostOpt,
+    ProfileArg,
+    Progress,
+    app,
+    check_ca_bundle,
+    err,
+    guarded,
+    load,
+    out,
+    warn,
+)
+from builder.errors import CheckFailed, UsageError
+
+if TYPE_CHECKING:
+    from builder.lockfile import LockFile
+    from builder.spec import BuildSpec
+
+LockOpt = Annotated[Path | None, typer.Option("--lock", help="The lock file (default: "
+                                              "<profile>.dlenv.lock beside the profile file, or in "
+                                              "the current directory for a built-in profile).")]
+
+
+def lock_path(profile: str, lock: Path | None) -> tuple[BuildSpec, Path, Path]:
+    """The resolved spec, the profile's folder, and the lock file to use."""
+    from builder import paths
+    from builder.lockfile import default_path
+    from builder.resolve import resolve
+
+    prof, path = load(profile)
+    spec = resolve(prof)
+    builtin = path.parent == paths.builtin_profiles_dir()
+    return spec, path.parent, lock or default_path(spec.profile, path, builtin)
+
+
+def fresh_lock(spec: BuildSpec, path: Path) -> LockFile:
+    """The lock file, checked against the profile (exit 1 when missing or stale)."""
+    from builder import lockfile
+    from builder.locker import platform_of
+
+    return lockfile.check(path, spec, platform_of(spec))
+
+
+@app.command()
+@guarded
+def lock(
+    profile: ProfileArg,
+    lock_file: LockOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Only check that the lock exists and "
+                                        "matches the profile (no network, no Docker; exit 1 when "
+                                        "missing or stale).")] = False,
+    upgrade: Annotated[bool, typer.Option("--upgrade", help="Re-resolve everything to the newest "
+                                          "allowed versions.")] = False,
+    upgrade_package: Annotated[list[str] | None, typer.Option("--upgrade-package", help="Upgrade "
+                                                              "only this package (repeatable).")] = None,
+    pip_from_host: PipFromHostOpt = False,
+    ca_bundle: CaBundleOpt = None,
+    pylock: Annotated[Path | None, typer.Option("--pylock", help="Also export the packages as a "
+                                                "PEP 751 pylock.<name>.toml file.")] = None,
+) -> None:
+    """Pin the base image and every Python package, with hashes, for the image's platform."""
+    spec, folder, path = lock_path(profile, lock_file)
+    warn(spec)
+    if check:
+        fresh_lock(spec, path)
+        err.print(f"{path} is up to date")
+        return
+    from builder import engine, lockfile
+    from builder.errors import EngineUnavailable
+    from builder.locker import make_lock
+    from builder.locker import pylock as as_pylock
+    from builder.prepare import BuildOptions, sources_for
+
+    check_ca_bundle(ca_bundle)
+    if pylock is not None and not (pylock.name.startswith("pylock.") and pylock.suffix == ".toml"
+                                   and pylock.name.count(".") <= 2):
+        raise UsageError("--pylock: PEP 751 names the file pylock.toml or pylock.<name>.toml")
+    previous = None
+    if path.is_file() and not (upgrade and not upgrade_package):
+        previous = lockfile.read(path)
+    _, sources = sources_for(spec, BuildOptions(ca_bundle=ca_bundle, pip_from_host=pip_from_host),
+                             folder)
+    try:
+        client = engine.connect(timeout=20)
+    except EngineUnavailable:
+        client = None
+    err.print(f"locking {spec.profile} for Python {spec.python_full} on {spec.os} ...")
+    outcome = make_lock(spec, sources, previous=previous, client=client, upgrade=upgrade,
+                        upgrade_packages=upgrade_package or ())
+    lockfile.write(outcome.lock, path)
+    if pylock is not None:
+        import tomli_w
+
+        pylock.write_text(tomli_w.dumps(as_pylock(outcome.lock)))
+    lk = outcome.lock
+    err.print(f"{outcome.base_note}\n{len(lk.frameworks)} framework and {len(lk.extras)} extra "
+              f"packages pinned with sha256 by {lk.resolver.tool} in {outcome.seconds:.1f}s; "
+              f"lock digest {lk.lock_digest[:19]}")
+    out.print(str(path))
+
+
+@app.command()
+@guarded
+def push(
+    image: Annotated[str, typer.Argument(help="A local image (name:tag or ID).")],
+    ref: Annotated[str, typer.Argument(help="Where to push: [registry[:port]/]name[:tag].")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Push an image with an explicit tag; prints REPO@sha256:... (or JSON)."""
+    from builder import engine
+    from builder.push import parse_reference
+    from builder.push import push as push_image
+    from builder.resources import Resources
+
+    parse_reference(ref)  # a bad reference is an input error before any engine call
+    client = engine.connect()
+    with Resources().cleaned_up() as resources:
+        result = push_image(client, image, ref, resources=resources, emit=Progress("plain"))
+    if json_out:
+        out.print_json(json.dumps(result.as_json()))
+    else:
+        out.print(result.pinned)
+
+
+@app.command()
+@guarded
+def verify(
+    images: Annotated[list[str], typer.Argument(help="One or more images.")],
+    lock_file: Annotated[Path | None, typer.Option("--lock", help="Compare the installed "
+                                                   "packages with this lock.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Content digest of what an image installed (file times ignored); exit 1 on a mismatch."""
+    from builder import engine, lockfile
+    from builder.resources import Resources
+    from builder.verify import against_lock, first_differences, manifest
+
+    locked = lockfile.read(lock_file) if lock_file else None
+    client = engine.connect()
+    with Resources().cleaned_up() as resources:
+        found = [manifest(client, image, resources) for image in images]
+    problems: list[str] = []
+    if locked is not None:
+        for m in found:
+            problems += [f"{m.image}: {d}" for d in against_lock(m, locked)]
+    if len({m.digest for m in found}) > 1:
+        problems += first_differences(found[0], found[1])
+    if json_out:
+        out.print_json(json.dumps({"images": [m.as_json() for m in found], "problems": problems}))
+    else:
+        for m in found:
+            out.print(f"{m.digest}  {m.image}")
+    if problems:
+        raise CheckFailed("the images differ" + (" from the lock" if locked else "") + ":\n  "
+                          + "\n  ".join(problems))
+
+
+@app.command("ci")
+@guarded
+def ci_cmd(
+    system: Annotated[str, typer.Argument(help="github or gitlab.")],
+    profiles: Annotated[list[str], typer.Argument(help="Profiles to build, lock and publish.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing FILE.")] = False,
+) -> None:
+    """Print a starter CI workflow: lock check + locked build + smoke, publish, weekly re-lock."""
+    from builder import ci
+
+    if system not in ("github", "gitlab"):
+        raise UsageError(f"dlenv ci: choose github or gitlab, not {system!r}")
+    targets = []
+    for profile in profiles:
+        spec, _, path = lock_path(profile, None)
+        relative = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        targets.append(ci.Target(profile, spec.profile, str(relative), spec.accelerator))
+    text = ci.github(targets) if system == "github" else ci.gitlab(targets)
+    if output is None:
+        out.file.write(text)
+        return
+    if output.exists() and not force and output.read_text() != text:
+        raise UsageError(f"{output} exists and differs; pass --force to overwrite it")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    out.print(str(output))
