@@ -45,12 +45,12 @@ _URL_RE = re.compile(r"^https?://[A-Za-z0-9._~:/?#\[\]@!&'()*+,;=%-]+$")
 
 def is_image_ref(value: str) -> bool:
     """An image reference such as 'registry:5000/name:tag' or 'name@sha256:…' (no shell)."""
-    return bool(_IMAGE_RE.match(value)) and ".." not in value and len(value) <= 255
+    return bool(_IMAGE_RE.fullmatch(value)) and ".." not in value and len(value) <= 255
 
 
 def _parse_requirement(text: str) -> str:
-    if not _REQUIREMENT_CHARS.match(text):
-        bad = sorted({c for c in text if not _REQUIREMENT_CHARS.match(c)})
+    if not _REQUIREMENT_CHARS.fullmatch(text):
+        bad = sorted({c for c in text if not _REQUIREMENT_CHARS.fullmatch(c)})
         raise ValueError(
             f"{text!r} contains {''.join(bad)!r}; a package is a name with optional extras and "
             "version specifiers, e.g. 'pandas>=2' (markers and URLs are not supported)"
@@ -63,7 +63,7 @@ def _parse_requirement(text: str) -> str:
 
 
 def _check_apt(value: str) -> str:
-    if not _APT_RE.match(value):
+    if not _APT_RE.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a Debian package name (lowercase letters, digits, '+', '-', "
             "'.', optionally '=version')"
@@ -121,7 +121,7 @@ class PipSettings(_Strict):
     @field_validator("index_url")
     @classmethod
     def _index_url(cls, value: str | None) -> str | None:
-        if value is not None and not _URL_RE.match(value):
+        if value is not None and not _URL_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 
@@ -129,7 +129,7 @@ class PipSettings(_Strict):
     @classmethod
     def _extra_urls(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:
-            if not _URL_RE.match(value):
+            if not _URL_RE.fullmatch(value):
                 raise ValueError(f"{value!r} is not an http(s) URL")
         return values
 
@@ -137,7 +137,7 @@ class PipSettings(_Strict):
     @classmethod
     def _find_links(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:
-            if not (_URL_RE.match(value) or re.match(r"^[A-Za-z0-9._/~-]+$", value)):
+            if not (_URL_RE.fullmatch(value) or re.fullmatch(r"[A-Za-z0-9._/~-]+", value)):
                 raise ValueError(f"{value!r} is neither an http(s) URL nor a plain directory path")
         return values
 
@@ -205,7 +205,7 @@ class Profile(_Strict):
             if spec is None:
                 spec = FrameworkSpec()
             if isinstance(spec, str):
-                if not re.match(VERSION_RE, spec):
+                if not re.fullmatch(VERSION_RE, spec):
                     raise ValueError(f"{key}: {spec!r} is not a release such as \"2.8\", \"2.8.0\" "
                                      "or \"2.15.0.post1\" (pre-releases are not supported)")
                 spec = FrameworkSpec(version=spec)
@@ -229,10 +229,10 @@ class Profile(_Strict):
     @classmethod
     def _env(cls, values: dict[str, str]) -> dict[str, str]:
         for key, value in values.items():
-            if not _ENV_KEY_RE.match(key):
+            if not _ENV_KEY_RE.fullmatch(key):
                 raise ValueError(f"{key!r} is not a valid environment variable name")
-            if len(value) > 4096 or not _ENV_VALUE_RE.match(value):
-                bad = sorted({c for c in value if not _ENV_VALUE_RE.match(c)})
+            if len(value) > 4096 or not _ENV_VALUE_RE.fullmatch(value):
+                bad = sorted({c for c in value if not _ENV_VALUE_RE.fullmatch(c)})
                 raise ValueError(
                     f"{key}: the value contains {''.join(bad)!r}; values may hold letters, digits, "
                     "spaces and _ . / : , = @ + % ~ * { } - only (no quotes, $, backslashes, "

@@ -48,7 +48,7 @@ class PushResult:
 
 def parse_reference(ref: str) -> tuple[str, str]:
     """(repository, tag) of a push target; the tag defaults to `latest`, explicitly."""
-    match = _REFERENCE.match(ref)
+    match = _REFERENCE.fullmatch(ref)
     if not match or len(ref) > 255:
         raise UsageError(f"{ref!r} is not a valid image reference: use [registry[:port]/]name[:tag] "
                          "in lowercase (for example localhost:5000/team/pytorch-cpu:2026-11)")
