@@ -171,6 +171,11 @@ def build(
                     yield BuildOutput(str(chunk["status"]))
         except APIError as exc:
             raise BuildFailed(f"The engine rejected the build: {_short(exc)}") from None
+        except BaseException:
+            # Dropping the connection makes the engine cancel the build (and remove the step's
+            # container) instead of running it to the end for nobody.
+            client.close()
+            raise
     if not found:
         raise BuildFailed("The build ended without producing an image.",
                           hint="Last output:\n" + "\n".join(tail))

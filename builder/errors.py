@@ -102,6 +102,7 @@ class CleanupReport:
     def __init__(self) -> None:
         self.removed: list[str] = []
         self.failed: list[str] = []
+        self.kept: list[str] = []  # finished before the interrupt, handed over to the user
 
     def summary(self) -> str:
         parts = []
@@ -109,4 +110,6 @@ class CleanupReport:
             parts.append("removed " + ", ".join(self.removed))
         if self.failed:
             parts.append("could NOT remove " + "; ".join(self.failed))
+        if self.kept:
+            parts.append("kept " + ", ".join(self.kept) + " (finished before the interrupt)")
         return "; ".join(parts) if parts else "nothing had been created yet"

@@ -18,6 +18,7 @@ from builder.errors import Interrupted
 
 _signals_seen = 0
 _shield_depth = 0
+_finished = False
 _on_force: Callable[[], None] = lambda: None  # noqa: E731 - set by install()
 
 
@@ -31,6 +32,8 @@ def _say(text: str) -> None:
 
 def _handler(signum: int, _frame: FrameType | None) -> None:
     global _signals_seen
+    if _finished:
+        return  # the command is done and the process on its way out: nothing left to stop
     _signals_seen += 1
     if _signals_seen == 1 and _shield_depth == 0:
         raise Interrupted(signal.Signals(signum).name)
@@ -44,12 +47,19 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
 
 def install(on_force: Callable[[], None] | None = None) -> None:
     """Route SIGINT and SIGTERM through dlenv's handler (main thread only)."""
-    global _on_force, _signals_seen
+    global _on_force, _signals_seen, _finished
     _signals_seen = 0
+    _finished = False
     if on_force is not None:
         _on_force = on_force
     signal.signal(signal.SIGINT, _handler)
     signal.signal(signal.SIGTERM, _handler)
+
+
+def finished() -> None:
+    """The command's work is over (its result printed): a late signal no longer interrupts."""
+    global _finished
+    _finished = True
 
 
 def signals_seen() -> int:

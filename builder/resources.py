@@ -36,6 +36,7 @@ class Resources:
         self._containers: list[str] = []
         self._tags: list[str] = []
         self._kept: set[str] = set()
+        self._handed_over: list[str] = []
 
     @property
     def labels(self) -> dict[str, str]:
@@ -60,6 +61,7 @@ class Resources:
     def keep(self, item: str) -> None:
         """The command hands this over to the user: cleanup leaves it alone."""
         self._kept.add(item)
+        self._handed_over.append(item)
 
     def forget(self, item: str) -> None:
         """Already removed by its owner (the smoke runner's own `finally`)."""
@@ -72,6 +74,7 @@ class Resources:
     def cleanup(self) -> CleanupReport:
         """Remove everything registered and not kept; bounded in time, never raises."""
         report = CleanupReport()
+        report.kept = list(dict.fromkeys(self._handed_over))
         containers = [c for c in self._containers if c not in self._kept]
         tags = [t for t in self._tags if t not in self._kept]
         if not containers and not tags:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -32,15 +32,19 @@ class Pin:
 
     text: str
 
-    @property
+    @cached_property
+    def version(self) -> Version:
+        return Version(self.text)
+
+    @cached_property
     def exact(self) -> bool:
-        version = Version(self.text)
-        return len(version.release) >= 3 or version.post is not None
+        return len(self.version.release) >= 3 or self.version.post is not None
 
     def matches(self, version: Version) -> bool:
         if self.exact:
-            return version == Version(self.text)
-        return SpecifierSet(f"=={self.text}.*").contains(version, prereleases=True)
+            return version == self.version
+        prefix = self.version.release  # "2.8" is any 2.8.x (post releases included)
+        return version.release[:len(prefix)] == prefix
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,9 @@ class Solver:
         self.registry = registry
         self.request = request
         self.reasons = Reasons()
-        self._memo: dict[tuple[str, frozenset[str]], Mapping[str, Version] | Conflict] = {}
-        self._builds_memo: dict[tuple[str, str], list[Build]] = {}
+        # Builds and resolutions depend only on the data: they are kept on the registry object,
+        # so the alternative searches of an error message reuse them.
+        self._memo = registry.memo
 
     # -- the search -----------------------------------------------------------------------
     def solve(self) -> Choice | None:
@@ -173,11 +178,12 @@ class Solver:
 
     # -- candidates -----------------------------------------------------------------------
     def _builds(self, name: str, release: Release) -> list[Build]:
-        key = (name, str(release.version))
-        if key not in self._builds_memo:
-            self._builds_memo[key] = builds_of(self.matrix, self.registry, name, release,
-                                               self.request.accelerator)
-        return self._builds_memo[key]
+        key = ("builds", id(self.matrix), name, str(release.version), self.request.accelerator)
+        if key not in self._memo:
+            self._memo[key] = builds_of(self.matrix, self.registry, name, release,
+                                        self.request.accelerator)
+        builds: list[Build] = self._memo[key]
+        return builds
 
     def _candidates(self, wanted: Wanted, toolkit: Toolkit | None, os_entry: OsEntry) -> list[Build]:
         fw = self.matrix.frameworks[wanted.name]
@@ -297,8 +303,9 @@ class Solver:
             if req.endswith("==0+none"):
                 who = (owner or "").split(" (")[0]
                 return Conflict((f"{req.split('==')[0]} has no release made for {who}",))
-        key = (os_entry.python, frozenset(requirements))
+        key = ("resolve", os_entry.python, os_entry.glibc, frozenset(requirements.items()))
         if key not in self._memo:
             target = Target(Version(os_entry.python), Version(os_entry.glibc))
             self._memo[key] = resolve(self.registry, requirements, target)
-        return self._memo[key]
+        result: Mapping[str, Version] | Conflict = self._memo[key]
+        return result

@@ -40,8 +40,7 @@ def main_options(
 
 
 def main() -> None:
-    """The console script: Ctrl-C and SIGTERM are handled before anything else runs."""
-    from builder import interrupts
+    """Run the CLI (the console script is builder.entry:main, which handles signals first)."""
+    from builder.entry import main as entry
 
-    interrupts.install()
-    app()
+    entry()

@@ -61,14 +61,20 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from builder import interrupts
+
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+            interrupts.finished()
+            return result
         except DlenvError as exc:
+            interrupts.finished()
             err.print(f"[bold red]error:[/] {escape(exc.message)}")
             if exc.hint:
                 err.print(escape(exc.hint))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:  # builder.errors.Interrupted is one
+            interrupts.finished()
             report = getattr(exc, "cleanup", None)
             done = report.summary() if report is not None else "nothing had been created yet"
             err.print(f"[yellow]interrupted[/] ({getattr(exc, 'signal_name', 'SIGINT')}): "

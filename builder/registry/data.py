@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -137,6 +138,9 @@ class Registry:
             **{canonicalize_name(k): v for k, v in raw.get("packages", {}).items()},
         }
         self._parsed: dict[str, list[Release]] = {}
+        self._installable: dict[tuple[str, Version, Version], list[Release]] = {}
+        # Answers derived from this (immutable) data, shared by every solver that reads it.
+        self.memo: dict[Hashable, Any] = {}
         self._floors = {canonicalize_name(k): Version(v) for k, v in raw.get("scope", {}).items()}
 
     def knows(self, name: str) -> bool:
@@ -150,6 +154,13 @@ class Registry:
             self._parsed[key] = sorted((_parse(key, v, r) for v, r in table.items()),
                                        key=lambda r: r.version, reverse=True)
         return self._parsed[key]
+
+    def installable(self, name: str, python: Version, glibc: Version) -> list[Release]:
+        """The releases with a wheel for this Python and glibc, newest first (cached)."""
+        key = (canonicalize_name(name), python, glibc)
+        if key not in self._installable:
+            self._installable[key] = [r for r in self.releases(name) if r.installs_on(python, glibc)]
+        return self._installable[key]
 
     def covers(self, requirement: Requirement) -> bool:
         """Whether the recorded releases can answer this requirement.

@@ -94,10 +94,11 @@ class _Provider(AbstractProvider[Requirement, Candidate, str]):
         exact = {Version(s.version) for r in reqs for s in r.specifier
                  if s.operator in ("==", "===") and "*" not in s.version}
         out = []
-        for release in [*self.derived.get(name, []), *self.registry.releases(name)]:
+        derived = [r for r in self.derived.get(name, [])
+                   if r.installs_on(self.target.python, self.target.glibc)]
+        for release in [*derived, *self.registry.installable(name, self.target.python,
+                                                             self.target.glibc)]:
             if release.version in bad or (release.yanked and release.version not in exact):
-                continue
-            if not release.installs_on(self.target.python, self.target.glibc):
                 continue
             if not extras <= release.extras:
                 continue

@@ -40,9 +40,9 @@ def test_build_and_smoke(name: str, docker_client: Any) -> None:
     assert not docker_client.containers.list(all=True, filters={"ancestor": f"dlenv/{name}:latest"})
 
 
-def test_image_is_usable_without_dlenv(docker_client: Any) -> None:
+def test_image_is_usable_without_dlenv(docker_client: Any, pytorch_cpu: str) -> None:
     """Plain `docker run IMAGE dlenv-smoke`, non-root user, no build inputs in the image."""
-    image = "dlenv/pytorch-cpu:latest"
+    image = pytorch_cpu
     out = docker_client.containers.run(
         image, ["bash", "-c", "id -u; test ! -e /opt/dlenv-build && echo clean; "
                 "dlenv-smoke --model lstm --steps 60"], remove=True).decode()

@@ -118,7 +118,7 @@ def test_down_leaves_nothing(docker_client: Any, dev_container: dict[str, Any]) 
     assert (dev_container["workspace"] / "made-inside").exists(), "the workspace is untouched"
 
 
-def test_compose_file_is_valid_and_a_cpu_service_runs(docker_client: Any) -> None:
+def test_compose_file_is_valid_and_a_cpu_service_runs(docker_client: Any, pytorch_cpu: str) -> None:
     """A real Compose implementation validates compose.yaml and runs the pytorch-cpu service."""
     compose = ["docker-compose", "-f", str(REPO / "compose.yaml"), "-p", "dlenvtest"]
     config = subprocess.run([*compose, "config", "-q"], capture_output=True, text=True)

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import io
 import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import REPO, dlenv
+from .conftest import dlenv
 
 BASE = "name: {name}\naccelerator: cpu\nos: debian12\nframeworks: {{pytorch: \"2.13\"}}\n"
 
 
-def _derived(client: Any, tag: str, lines: list[str]) -> str:
-    dockerfile = "\n".join(["FROM dlenv/pytorch-cpu:latest", *lines]) + "\n"
+def _derived(client: Any, base: str, tag: str, lines: list[str]) -> str:
+    dockerfile = "\n".join([f"FROM {base}", *lines]) + "\n"
     client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
     return tag
 
@@ -71,8 +68,8 @@ def test_missing_base_image_exits_4_with_fix() -> None:
     assert "cannot be pulled" in run.stderr and "make-base-image.sh" in run.stderr
 
 
-def test_smoke_import_error_exits_5(docker_client: Any) -> None:
-    image = _derived(docker_client, "dlenv-test/broken-torch:1", [
+def test_smoke_import_error_exits_5(docker_client: Any, pytorch_cpu: str) -> None:
+    image = _derived(docker_client, pytorch_cpu, "dlenv-test/broken-torch:1", [
         "USER root", "RUN rm /opt/venv/lib/python3.11/site-packages/torch/__init__.py",
         "USER 1000:1000"])
     try:
@@ -84,10 +81,10 @@ def test_smoke_import_error_exits_5(docker_client: Any) -> None:
         docker_client.images.remove(image, force=True)
 
 
-def test_gpu_requested_on_a_host_without_one(docker_client: Any) -> None:
+def test_gpu_requested_on_a_host_without_one(docker_client: Any, pytorch_cpu: str) -> None:
     runtime = json.dumps({"gpus": True, "devices": [], "group_add": [], "security_opt": [],
                           "shm_size": "1g"})
-    image = _derived(docker_client, "dlenv-test/fake-cuda:1", [
+    image = _derived(docker_client, pytorch_cpu, "dlenv-test/fake-cuda:1", [
         "ENV DLENV_SMOKE_DEVICE=cuda DLENV_SMOKE_MODELS=lstm DLENV_SMOKE_STEPS=60",
         f"LABEL io.dlenv.accelerator=cuda io.dlenv.runtime='{runtime}'"])
     try:
@@ -98,27 +95,6 @@ def test_gpu_requested_on_a_host_without_one(docker_client: Any) -> None:
         assert allowed.code == 0, allowed.stderr
         result = allowed.json_lines()[0]
         assert result["device"] == "cpu" and "NOT tested" in result["note"]
-        assert not docker_client.containers.list(all=True, filters={"ancestor": image})
-    finally:
-        docker_client.images.remove(image, force=True)
-
-
-def test_ctrl_c_during_smoke_removes_the_container(docker_client: Any) -> None:
-    image = _derived(docker_client, "dlenv-test/slow-smoke:1", [
-        "ENV DLENV_SMOKE_STEPS=1000000 DLENV_SMOKE_MODELS=lstm"])
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "builder", "smoke", image], cwd=REPO,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not docker_client.containers.list(
-                filters={"ancestor": image}):
-            time.sleep(0.5)
-        assert docker_client.containers.list(filters={"ancestor": image}), "smoke never started"
-        time.sleep(2)
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=120)
-        assert proc.returncode == 130, stderr
-        assert "interrupted" in stderr and "Traceback" not in stderr
         assert not docker_client.containers.list(all=True, filters={"ancestor": image})
     finally:
         docker_client.images.remove(image, force=True)

@@ -40,7 +40,8 @@ def locked(work: Path) -> Iterator[Path]:
 
 
 def _lock(path: Path) -> dict[str, Any]:
-    return tomllib.loads(path.read_text())
+    data: dict[str, Any] = tomllib.loads(path.read_text())
+    return data
 
 
 def test_lock_pins_every_package_with_the_wheels_sha256(locked: Path) -> None:

@@ -94,7 +94,7 @@ def test_pip_from_host_drops_vendor_indexes(tmp_path: Path, monkeypatch: pytest.
 
 def test_engine_translates_steps_and_never_tags() -> None:
     client = FakeClient(successful_build())
-    events = list(engine.build(client, b"", base_image="debian"))  # type: ignore[arg-type]
+    events = list(engine.build(client, b"", base_image="debian"))
     steps = [(e.step, e.total, e.text) for e in events if isinstance(e, BuildStep)]
     assert steps == [(1, 2, "FROM debian"), (2, 2, "RUN true")]
     assert engine.BuildContainer("0123456789ab") in events
@@ -109,7 +109,7 @@ def test_engine_failure_names_step_and_tail() -> None:
                          {"error": "The command '/bin/sh -c apt-get install nope' returned "
                                    "a non-zero code: 100"}])
     with pytest.raises(BuildFailed) as info:
-        list(engine.build(client, b"", base_image="debian"))  # type: ignore[arg-type]
+        list(engine.build(client, b"", base_image="debian"))
     assert "Step 3/9 : RUN apt-get install nope" in str(info.value)
     assert "Unable to locate package nope" in str(info.value)
 
@@ -119,5 +119,5 @@ def test_engine_missing_base_image_says_how_to_fix() -> None:
                          {"error": "Get https://registry-1.docker.io/v2/: dial tcp: lookup "
                                    "registry-1.docker.io: no such host"}])
     with pytest.raises(BuildFailed) as info:
-        list(engine.build(client, b"", base_image="nvidia/cuda:13.0.2-base-ubuntu24.04"))  # type: ignore[arg-type]
+        list(engine.build(client, b"", base_image="nvidia/cuda:13.0.2-base-ubuntu24.04"))
     assert "cannot be pulled" in str(info.value) and "make-base-image.sh" in str(info.value)
