@@ -70,15 +70,22 @@ def main() -> None:
     ours1, naive1, spec = variants(args.profile, ["six"])
     ours2, naive2, _ = variants(args.profile, ["six", "idna"])
     r: dict[str, Any] = {"profile": args.profile}
-    r["cold_s"] = {"dlenv": build(client, ours1, "bench/dlenv:1", True),
-                   "naive": build(client, naive1, "bench/naive:1", True)}
-    r["warm_after_one_package_s"] = {"dlenv": build(client, ours2, "bench/dlenv:2", False),
-                                     "naive": build(client, naive2, "bench/naive:2", False)}
-    r["size_bytes"] = {"dlenv": engine.image_size(client, "bench/dlenv:2"),
-                       "naive": engine.image_size(client, "bench/naive:2")}
+    r["cold_s"] = {
+        "dlenv": build(client, ours1, "bench/dlenv:1", True),
+        "naive": build(client, naive1, "bench/naive:1", True),
+    }
+    r["warm_after_one_package_s"] = {
+        "dlenv": build(client, ours2, "bench/dlenv:2", False),
+        "naive": build(client, naive2, "bench/naive:2", False),
+    }
+    r["size_bytes"] = {
+        "dlenv": engine.image_size(client, "bench/dlenv:2"),
+        "naive": engine.image_size(client, "bench/naive:2"),
+    }
     start = time.perf_counter()
-    report = run_smoke("bench/dlenv:2", accelerator=spec.accelerator,
-                       runtime=spec.runtime.model_dump(), timeout=900)
+    report = run_smoke(
+        "bench/dlenv:2", accelerator=spec.accelerator, runtime=spec.runtime.model_dump(), timeout=900
+    )
     r["smoke_s"] = time.perf_counter() - start
     r["smoke_ok"] = report.ok
     r["ratios"] = {

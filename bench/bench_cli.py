@@ -41,11 +41,24 @@ def main() -> None:
             "dlenv render --all --check": [py, "-m", "builder", "render", "--all", "--check"],
         }
         results = {name: timed(cmd, args.runs) for name, cmd in cases.items()}
-    imports = subprocess.run(
-        [py, "-c", "import sys; from builder.cli import app; sys.argv=['dlenv','render','pytorch-cpu'];\n"
-         "try: app()\nexcept SystemExit: pass\n"
-         "print(sorted({m.split('.')[0] for m in sys.modules} & {'docker','testcontainers','requests'}))"],
-        cwd=REPO, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    imports = (
+        subprocess.run(
+            [
+                py,
+                "-c",
+                "import sys; from builder.cli import app; sys.argv=['dlenv','render','pytorch-cpu'];\n"
+                "try: app()\nexcept SystemExit: pass\n"
+                "heavy = {'docker', 'testcontainers', 'requests'}\n"
+                "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     base = results["python -c pass (baseline)"]
     print(f"{'command':32} {'median s':>9} {'x python':>9}")
     for name, seconds in results.items():
@@ -53,8 +66,9 @@ def main() -> None:
     print(f"heavy modules imported by render: {imports}")
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cli.json").write_text(json.dumps({"runs": args.runs, "median_seconds": results,
-                                              "render_heavy_imports": imports}, indent=2))
+    (out / "cli.json").write_text(
+        json.dumps({"runs": args.runs, "median_seconds": results, "render_heavy_imports": imports}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -76,8 +76,12 @@ class Build:
 
 
 def _fill(template: str, **values: str) -> str:
-    return template.replace("{v}", values.get("v", "")).replace("{variant}", values.get("variant", "")) \
-        .replace("{rv}", values.get("rv", "")).replace("{rocm}", values.get("rocm", ""))
+    return (
+        template.replace("{v}", values.get("v", ""))
+        .replace("{variant}", values.get("variant", ""))
+        .replace("{rv}", values.get("rv", ""))
+        .replace("{rocm}", values.get("rocm", ""))
+    )
 
 
 def _exists(registry: Registry, text: str) -> bool:
@@ -90,9 +94,12 @@ def _exists(registry: Registry, text: str) -> bool:
         return True
     extras = {canonicalize_name(e) for e in req.extras}
     exact = {s.version for s in req.specifier if s.operator == "=="}
-    return any(req.specifier.contains(r.version, prereleases=True) and extras <= r.extras
-               and (not r.yanked or str(r.version) in exact)
-               for r in registry.releases(req.name))
+    return any(
+        req.specifier.contains(r.version, prereleases=True)
+        and extras <= r.extras
+        and (not r.yanked or str(r.version) in exact)
+        for r in registry.releases(req.name)
+    )
 
 
 def _cuda_of(registry: Registry, requirements: tuple[str, ...], depth: int = 2) -> Version | None:
@@ -101,8 +108,9 @@ def _cuda_of(registry: Registry, requirements: tuple[str, ...], depth: int = 2) 
     for text in requirements:
         req = Requirement(text)
         extras = frozenset(canonicalize_name(e) for e in req.extras)
-        matching = [r for r in registry.releases(req.name)
-                    if req.specifier.contains(r.version, prereleases=True)]
+        matching = [
+            r for r in registry.releases(req.name) if req.specifier.contains(r.version, prereleases=True)
+        ]
         if not matching:
             continue
         release = matching[0]
@@ -110,9 +118,13 @@ def _cuda_of(registry: Registry, requirements: tuple[str, ...], depth: int = 2) 
         if found is not None:
             return found
         if depth > 0 and extras:
-            nested = tuple(str(r) for r in release.requires if r.marker is not None
-                           and any(r.marker.evaluate(marker_env(python, e)) for e in extras)
-                           and registry.knows(r.name))
+            nested = tuple(
+                str(r)
+                for r in release.requires
+                if r.marker is not None
+                and any(r.marker.evaluate(marker_env(python, e)) for e in extras)
+                and registry.knows(r.name)
+            )
             found = _cuda_of(registry, tuple(_without_marker(n) for n in nested), depth - 1)
             if found is not None:
                 return found
@@ -127,13 +139,17 @@ def _gate(registry: Registry, requirements: tuple[str, ...], fallback: Release) 
     first = Requirement(requirements[0])
     if canonicalize_name(first.name) == fallback.name or not registry.knows(first.name):
         return fallback
-    matching = [r for r in registry.releases(first.name)
-                if first.specifier.contains(r.version, prereleases=True) and not r.yanked]
+    matching = [
+        r
+        for r in registry.releases(first.name)
+        if first.specifier.contains(r.version, prereleases=True) and not r.yanked
+    ]
     return matching[0] if matching else fallback
 
 
-def builds_of(matrix: Matrix, registry: Registry, name: str, release: Release,
-              accelerator: Accelerator) -> list[Build]:
+def builds_of(
+    matrix: Matrix, registry: Registry, name: str, release: Release, accelerator: Accelerator
+) -> list[Build]:
     """Every build of one framework release for an accelerator, in order of preference."""
     fw = matrix.frameworks[name]
     out: list[Build] = []
@@ -151,34 +167,60 @@ def builds_of(matrix: Matrix, registry: Registry, name: str, release: Release,
     return out
 
 
-def _build(name: str, rule: BuildRule, release: Release, accelerator: Accelerator,
-           requirements: tuple[str, ...], gate: Release, **kw: object) -> Build:
-    args: dict[str, object] = {"base_flavour": rule.base_flavour, "confidence": rule.confidence,
-                               "source": rule.source, "cuda": None, "rocm": None,
-                               "variant": rule.name, "index": None, "find_links": None}
+def _build(
+    name: str,
+    rule: BuildRule,
+    release: Release,
+    accelerator: Accelerator,
+    requirements: tuple[str, ...],
+    gate: Release,
+    **kw: object,
+) -> Build:
+    args: dict[str, object] = {
+        "base_flavour": rule.base_flavour,
+        "confidence": rule.confidence,
+        "source": rule.source,
+        "cuda": None,
+        "rocm": None,
+        "variant": rule.name,
+        "index": None,
+        "find_links": None,
+    }
     args.update(kw)
-    return Build(framework=name, release=release, requirements=requirements,
-                 accelerator=accelerator, gate=gate, **args)  # type: ignore[arg-type]
+    return Build(
+        framework=name, release=release, requirements=requirements, accelerator=accelerator, gate=gate, **args
+    )  # type: ignore[arg-type]
 
 
-def _vendor_builds(fw: Framework, name: str, rule: BuildRule, release: Release,
-                   accelerator: Accelerator) -> list[Build]:
+def _vendor_builds(
+    fw: Framework, name: str, rule: BuildRule, release: Release, accelerator: Accelerator
+) -> list[Build]:
     line = fw.vendor_line(release.version)
     if line is None:
         return []
-    variants = {"cpu": ("cpu",), "cuda": tuple(reversed(line.cuda)),
-                "rocm": tuple(reversed(line.rocm))}[accelerator]
+    variants = {"cpu": ("cpu",), "cuda": tuple(reversed(line.cuda)), "rocm": tuple(reversed(line.rocm))}[
+        accelerator
+    ]
     out = []
     for variant in variants:
         toolkit = variant_toolkit(variant)
-        requirements = tuple(_fill(t, v=str(release.version), variant=variant)
-                             for t in rule.requirements)
-        out.append(_build(
-            name, rule, release, accelerator, requirements, release, variant=variant,
-            index=_fill(rule.index or "", variant=variant) or None,
-            cuda=Version(toolkit[1]) if toolkit and toolkit[0] == "cuda" else None,
-            rocm=toolkit[1] if toolkit and toolkit[0] == "rocm" else None,
-            confidence=line.confidence, source=line.source))
+        requirements = tuple(_fill(t, v=str(release.version), variant=variant) for t in rule.requirements)
+        out.append(
+            _build(
+                name,
+                rule,
+                release,
+                accelerator,
+                requirements,
+                release,
+                variant=variant,
+                index=_fill(rule.index or "", variant=variant) or None,
+                cuda=Version(toolkit[1]) if toolkit and toolkit[0] == "cuda" else None,
+                rocm=toolkit[1] if toolkit and toolkit[0] == "rocm" else None,
+                confidence=line.confidence,
+                source=line.source,
+            )
+        )
     return out
 
 
@@ -195,9 +237,18 @@ def _suffix_builds(registry: Registry, name: str, rule: BuildRule, release: Rele
             continue
         rocm = f"{digits[0]}.{digits[1]}"
         rv = str(build_release.version)
-        out.append(_build(name, rule, release, "rocm",
-                          tuple(_fill(t, v=str(release.version), rv=rv) for t in rule.requirements),
-                          build_release, variant=f"{rule.name} {rv}", rocm=rocm))
+        out.append(
+            _build(
+                name,
+                rule,
+                release,
+                "rocm",
+                tuple(_fill(t, v=str(release.version), rv=rv) for t in rule.requirements),
+                build_release,
+                variant=f"{rule.name} {rv}",
+                rocm=rocm,
+            )
+        )
     return sorted(out, key=lambda b: b.gate.version, reverse=True)
 
 
@@ -206,13 +257,24 @@ def _listed_builds(registry: Registry, name: str, rule: BuildRule, release: Rele
     out = []
     for rocm in rule.releases.get(str(release.version), ()):
         requirements = tuple(_fill(t, v=str(release.version)) for t in rule.requirements)
-        out.append(_build(name, rule, release, "rocm", requirements, release,
-                          rocm=rocm, find_links=_fill(rule.find_links or "", rocm=rocm) or None))
+        out.append(
+            _build(
+                name,
+                rule,
+                release,
+                "rocm",
+                requirements,
+                release,
+                rocm=rocm,
+                find_links=_fill(rule.find_links or "", rocm=rocm) or None,
+            )
+        )
     return out
 
 
-def _pypi_builds(registry: Registry, name: str, rule: BuildRule, release: Release,
-                 accelerator: Accelerator) -> list[Build]:
+def _pypi_builds(
+    registry: Registry, name: str, rule: BuildRule, release: Release, accelerator: Accelerator
+) -> list[Build]:
     requirements = tuple(_fill(t, v=str(release.version)) for t in rule.requirements)
     if not all(_exists(registry, r) for r in requirements):
         return []
@@ -224,6 +286,15 @@ def _pypi_builds(registry: Registry, name: str, rule: BuildRule, release: Releas
             cuda = None
         if cuda is None and rule.accelerator == ("cuda",):
             return []  # a CUDA build whose CUDA cannot be told
-    return [_build(name, rule, release, accelerator, requirements,
-                   _gate(registry, requirements, release), cuda=cuda,
-                   rocm=rule.rocm if accelerator == "rocm" else None)]
+    return [
+        _build(
+            name,
+            rule,
+            release,
+            accelerator,
+            requirements,
+            _gate(registry, requirements, release),
+            cuda=cuda,
+            rocm=rule.rocm if accelerator == "rocm" else None,
+        )
+    ]

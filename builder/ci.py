@@ -22,8 +22,11 @@ LOGIN = "docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772"  # v3.4.0
 UPLOAD = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"  # v4.6.2
 DOWNLOAD = "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093"  # v4.3.0
 CREATE_PR = "peter-evans/create-pull-request@271a8d0340265f705b14b6d32b9829c1cb33d45e"  # v7.0.8
-RUNNERS = {"cpu": ["ubuntu-latest"], "cuda": ["self-hosted", "linux", "x64", "gpu", "nvidia"],
-           "rocm": ["self-hosted", "linux", "x64", "gpu", "amd"]}
+RUNNERS = {
+    "cpu": ["ubuntu-latest"],
+    "cuda": ["self-hosted", "linux", "x64", "gpu", "nvidia"],
+    "rocm": ["self-hosted", "linux", "x64", "gpu", "amd"],
+}
 GITLAB_TAGS = {"cuda": ["gpu", "nvidia"], "rocm": ["gpu", "amd"]}
 
 
@@ -56,11 +59,14 @@ def _install() -> str:
 
 
 def github(targets: list[Target]) -> str:
-    matrix = {"include": [{"profile": t.profile, "lock": t.lock, "runner": RUNNERS[t.accelerator]}
-                          for t in targets]}
-    setup = [{"uses": CHECKOUT, "with": {"persist-credentials": False}},
-             {"uses": SETUP_PYTHON, "with": {"python-version": "3.12"}},
-             {"name": "Install dlenv", "run": _install()}]
+    matrix = {
+        "include": [{"profile": t.profile, "lock": t.lock, "runner": RUNNERS[t.accelerator]} for t in targets]
+    }
+    setup = [
+        {"uses": CHECKOUT, "with": {"persist-credentials": False}},
+        {"uses": SETUP_PYTHON, "with": {"python-version": "3.12"}},
+        {"name": "Install dlenv", "run": _install()},
+    ]
     env = {"PROFILE": "${{ matrix.profile }}"}
     check = {
         "name": "check ${{ matrix.profile }}",
@@ -69,11 +75,15 @@ def github(targets: list[Target]) -> str:
         "runs-on": "${{ matrix.runner }}",
         "permissions": {"contents": "read"},
         "timeout-minutes": 120,
-        "steps": [*setup,
-                  {"name": "The lock matches the profile", "env": env,
-                   "run": 'dlenv lock "$PROFILE" --check'},
-                  {"name": "Locked build and smoke test", "env": env,
-                   "run": 'dlenv build "$PROFILE" --locked --smoke --progress plain'}],
+        "steps": [
+            *setup,
+            {"name": "The lock matches the profile", "env": env, "run": 'dlenv lock "$PROFILE" --check'},
+            {
+                "name": "Locked build and smoke test",
+                "env": env,
+                "run": 'dlenv build "$PROFILE" --locked --smoke --progress plain',
+            },
+        ],
     }
     publish = {
         "name": "publish ${{ matrix.profile }}",
@@ -84,16 +94,27 @@ def github(targets: list[Target]) -> str:
         "permissions": {"contents": "read", "packages": "write"},
         "timeout-minutes": 120,
         "env": {"REGISTRY": "ghcr.io/${{ github.repository_owner }}"},
-        "steps": [*setup,
-                  {"uses": LOGIN, "with": {"registry": "ghcr.io", "username": "${{ github.actor }}",
-                                           "password": "${{ secrets.GITHUB_TOKEN }}"}},
-                  {"name": "Locked build, pushed by digest", "env": env,
-                   "run": "set -euo pipefail\n"
-                          'name="${PROFILE##*/}"; name="${name%.yaml}"; name="${name%.yml}"\n'
-                          'ref="$(echo "${REGISTRY}/${name}" | tr "[:upper:]" "[:lower:]"):${GITHUB_SHA}"\n'
-                          'pinned="$(dlenv build "$PROFILE" --locked --push "$ref" --progress plain'
-                          ' | tail -n 1)"\n'
-                          'echo "- \\`${PROFILE}\\`: \\`${pinned}\\`" >> "$GITHUB_STEP_SUMMARY"\n'}],
+        "steps": [
+            *setup,
+            {
+                "uses": LOGIN,
+                "with": {
+                    "registry": "ghcr.io",
+                    "username": "${{ github.actor }}",
+                    "password": "${{ secrets.GITHUB_TOKEN }}",
+                },
+            },
+            {
+                "name": "Locked build, pushed by digest",
+                "env": env,
+                "run": "set -euo pipefail\n"
+                'name="${PROFILE##*/}"; name="${name%.yaml}"; name="${name%.yml}"\n'
+                'ref="$(echo "${REGISTRY}/${name}" | tr "[:upper:]" "[:lower:]"):${GITHUB_SHA}"\n'
+                'pinned="$(dlenv build "$PROFILE" --locked --push "$ref" --progress plain'
+                ' | tail -n 1)"\n'
+                'echo "- \\`${PROFILE}\\`: \\`${pinned}\\`" >> "$GITHUB_STEP_SUMMARY"\n',
+            },
+        ],
     }
     relock = {
         "name": "relock ${{ matrix.profile }}",
@@ -102,38 +123,57 @@ def github(targets: list[Target]) -> str:
         "runs-on": "${{ matrix.runner }}",
         "permissions": {"contents": "read"},
         "timeout-minutes": 120,
-        "steps": [*setup,
-                  {"name": "Re-lock with upgrades", "env": env,
-                   "run": 'dlenv lock "$PROFILE" --upgrade'},
-                  {"name": "Build and smoke-test the new lock", "env": env,
-                   "run": 'dlenv build "$PROFILE" --locked --smoke --progress plain'},
-                  {"uses": UPLOAD, "with": {"name": "lock-${{ strategy.job-index }}",
-                                            "path": "${{ matrix.lock }}"}}],
+        "steps": [
+            *setup,
+            {"name": "Re-lock with upgrades", "env": env, "run": 'dlenv lock "$PROFILE" --upgrade'},
+            {
+                "name": "Build and smoke-test the new lock",
+                "env": env,
+                "run": 'dlenv build "$PROFILE" --locked --smoke --progress plain',
+            },
+            {
+                "uses": UPLOAD,
+                "with": {"name": "lock-${{ strategy.job-index }}", "path": "${{ matrix.lock }}"},
+            },
+        ],
     }
     relock_pr = {
         "name": "open the relock pull request",
         "needs": "relock",
         "runs-on": "ubuntu-latest",
         "permissions": {"contents": "write", "pull-requests": "write"},
-        "steps": [{"uses": CHECKOUT, "with": {"persist-credentials": False}},
-                  {"uses": DOWNLOAD, "with": {"pattern": "lock-*", "merge-multiple": True}},
-                  {"uses": CREATE_PR, "with": {
-                      "branch": "dlenv/relock", "delete-branch": True,
-                      "commit-message": "Re-lock the dlenv environments",
-                      "title": "Re-lock the dlenv environments",
-                      "body": "`dlenv lock --upgrade`, then a locked build and the smoke test "
-                              "passed for every profile."}}],
+        "steps": [
+            {"uses": CHECKOUT, "with": {"persist-credentials": False}},
+            {"uses": DOWNLOAD, "with": {"pattern": "lock-*", "merge-multiple": True}},
+            {
+                "uses": CREATE_PR,
+                "with": {
+                    "branch": "dlenv/relock",
+                    "delete-branch": True,
+                    "commit-message": "Re-lock the dlenv environments",
+                    "title": "Re-lock the dlenv environments",
+                    "body": "`dlenv lock --upgrade`, then a locked build and the smoke test "
+                    "passed for every profile.",
+                },
+            },
+        ],
     }
     data = {
         "name": "dlenv environments",
-        "on": {"pull_request": {}, "push": {"branches": ["main"]},
-               "schedule": [{"cron": "23 4 * * 1"}], "workflow_dispatch": {}},
+        "on": {
+            "pull_request": {},
+            "push": {"branches": ["main"]},
+            "schedule": [{"cron": "23 4 * * 1"}],
+            "workflow_dispatch": {},
+        },
         "permissions": {},
         "jobs": {"check": check, "publish": publish, "relock": relock, "relock-pr": relock_pr},
     }
-    header = (f"# Written by `dlenv ci github` (dlenv {__version__}). GPU profiles run on "
-              "self-hosted runners labelled gpu + nvidia|amd.\n# Images go to ghcr.io/<owner>; "
-              "for another registry change REGISTRY and the login step of the publish job.\n")
+    header = (
+        f"# Written by `dlenv ci github` (dlenv {__version__}). GPU profiles run on "
+        "self-hosted runners labelled gpu + nvidia|amd.\n# Images go to ghcr.io/<owner>; "
+        "for another registry change REGISTRY and the login step of the publish job.\n"
+    )
     return _dump(header, data)
 
 
@@ -141,37 +181,51 @@ def gitlab(targets: list[Target]) -> str:
     jobs: dict[str, Any] = {}
     for t in targets:
         gpu = t.accelerator != "cpu"
-        runner: dict[str, Any] = ({"tags": GITLAB_TAGS[t.accelerator]} if gpu
-                                  else {"services": ["docker:27-dind"]})
+        runner: dict[str, Any] = (
+            {"tags": GITLAB_TAGS[t.accelerator]} if gpu else {"services": ["docker:27-dind"]}
+        )
         env = {"PROFILE": t.profile}
         if gpu:  # the GPU runner's own engine, not the dind service
             env["DOCKER_HOST"] = "unix:///var/run/docker.sock"
         jobs[f"check:{t.name}"] = {
-            "stage": "check", **runner, "variables": env,
-            "rules": [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'},
-                      {"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"'}],
-            "script": ['dlenv lock "$PROFILE" --check',
-                       'dlenv build "$PROFILE" --locked --smoke --progress plain'],
+            "stage": "check",
+            **runner,
+            "variables": env,
+            "rules": [
+                {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'},
+                {"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"'},
+            ],
+            "script": [
+                'dlenv lock "$PROFILE" --check',
+                'dlenv build "$PROFILE" --locked --smoke --progress plain',
+            ],
         }
         jobs[f"publish:{t.name}"] = {
-            "stage": "publish", **runner, "variables": env, "needs": [f"check:{t.name}"],
+            "stage": "publish",
+            **runner,
+            "variables": env,
+            "needs": [f"check:{t.name}"],
             "rules": [{"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"'}],
             "script": [
                 "mkdir -p ~/.docker",
                 # The Docker SDK reads registry credentials from Docker's own config file.
-                "auth=$(printf '%s:%s' \"$CI_REGISTRY_USER\" \"$CI_REGISTRY_PASSWORD\" "
+                'auth=$(printf \'%s:%s\' "$CI_REGISTRY_USER" "$CI_REGISTRY_PASSWORD" '
                 "| base64 | tr -d '\\n')",
-                "printf '{\"auths\":{\"%s\":{\"auth\":\"%s\"}}}' \"$CI_REGISTRY\" \"$auth\" "
-                "> ~/.docker/config.json",
+                'printf \'{"auths":{"%s":{"auth":"%s"}}}\' "$CI_REGISTRY" "$auth" > ~/.docker/config.json',
                 f'dlenv build "$PROFILE" --locked --push "$CI_REGISTRY_IMAGE/{t.name}:$CI_COMMIT_SHORT_SHA"'
-                " --progress plain | tail -n 1 | tee pushed.txt"],
+                " --progress plain | tail -n 1 | tee pushed.txt",
+            ],
             "artifacts": {"paths": ["pushed.txt"]},
         }
         jobs[f"relock:{t.name}"] = {
-            "stage": "relock", **runner, "variables": env,
+            "stage": "relock",
+            **runner,
+            "variables": env,
             "rules": [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}],
-            "script": ['dlenv lock "$PROFILE" --upgrade',
-                       'dlenv build "$PROFILE" --locked --smoke --progress plain'],
+            "script": [
+                'dlenv lock "$PROFILE" --upgrade',
+                'dlenv build "$PROFILE" --locked --smoke --progress plain',
+            ],
             "artifacts": {"paths": [t.lock]},
         }
     jobs["relock:merge-request"] = {
@@ -184,18 +238,26 @@ def gitlab(targets: list[Target]) -> str:
             "git add " + " ".join(t.lock for t in targets),
             'git -c user.name=dlenv -c user.email=dlenv@invalid commit -m "Re-lock the dlenv environments"',
             'git push "https://oauth2:${DLENV_RELOCK_TOKEN}@${CI_SERVER_HOST}/${CI_PROJECT_PATH}.git" '
-            "HEAD -o merge_request.create -o merge_request.target=$CI_DEFAULT_BRANCH"],
+            "HEAD -o merge_request.create -o merge_request.target=$CI_DEFAULT_BRANCH",
+        ],
     }
     data = {
         "stages": ["check", "publish", "relock", "merge-request"],
-        "variables": {"DLENV_VERSION": __version__, "DOCKER_HOST": "tcp://docker:2375",
-                      "DOCKER_TLS_CERTDIR": ""},
-        "default": {"image": "python:3.12-slim",
-                    "before_script": ['python -m pip install "dlenv==$DLENV_VERSION"']},
+        "variables": {
+            "DLENV_VERSION": __version__,
+            "DOCKER_HOST": "tcp://docker:2375",
+            "DOCKER_TLS_CERTDIR": "",
+        },
+        "default": {
+            "image": "python:3.12-slim",
+            "before_script": ['python -m pip install "dlenv==$DLENV_VERSION"'],
+        },
         **jobs,
     }
-    header = (f"# Written by `dlenv ci gitlab` (dlenv {__version__}). CPU jobs use docker:dind; "
-              "GPU jobs run on runners tagged gpu + nvidia|amd with the host's Docker.\n"
-              "# The weekly relock needs a pipeline schedule and a DLENV_RELOCK_TOKEN "
-              "(project access token with write_repository).\n")
+    header = (
+        f"# Written by `dlenv ci gitlab` (dlenv {__version__}). CPU jobs use docker:dind; "
+        "GPU jobs run on runners tagged gpu + nvidia|amd with the host's Docker.\n"
+        "# The weekly relock needs a pipeline schedule and a DLENV_RELOCK_TOKEN "
+        "(project access token with write_repository).\n"
+    )
     return _dump(header, data)

@@ -52,8 +52,7 @@ def parse_port(text: str, default_ip: str = "127.0.0.1") -> PortMapping:
             return PortMapping(parts[0], int(parts[1]), int(parts[2]))
     except (ValueError, OSError):
         pass
-    raise ProfileError(f"--port {text!r}: use PORT, HOST_PORT:CONTAINER_PORT or "
-                       "IP:HOST_PORT:CONTAINER_PORT")
+    raise ProfileError(f"--port {text!r}: use PORT, HOST_PORT:CONTAINER_PORT or IP:HOST_PORT:CONTAINER_PORT")
 
 
 def ensure_port_free(mapping: PortMapping) -> None:
@@ -66,21 +65,25 @@ def ensure_port_free(mapping: PortMapping) -> None:
         except OSError:
             raise ProfileError(
                 f"port {mapping.host_port} on {mapping.host_ip} is already in use; pick another "
-                "with --jupyter-port or --port") from None
+                "with --jupyter-port or --port"
+            ) from None
 
 
 def ensure_workspace(path: Path) -> Path:
     resolved = path.expanduser().resolve()
     if not resolved.is_dir():
-        raise ProfileError(f"--workspace {path}: no such directory (create it first; dlenv never "
-                           "creates or changes your files)")
+        raise ProfileError(
+            f"--workspace {path}: no such directory (create it first; dlenv never "
+            "creates or changes your files)"
+        )
     return resolved
 
 
 def dev_profile(profile: Profile, uid: int, gid: int, jupyter: bool) -> Profile:
     """The profile of the dev image: the host user's UID/GID, plus JupyterLab when asked."""
-    packages = profile.packages + (("jupyterlab",) if jupyter and "jupyterlab" not in
-                                   profile.packages else ())
+    packages = profile.packages + (
+        ("jupyterlab",) if jupyter and "jupyterlab" not in profile.packages else ()
+    )
     user = UserSettings(name=profile.user.name, uid=uid, gid=gid)
     return profile.model_copy(update={"user": user, "packages": packages})
 
@@ -97,8 +100,7 @@ def dev_ids(profile: Profile, uid: int | None, gid: int | None) -> tuple[int, in
     host_uid, host_gid = host_ids()
     dev_uid = uid if uid is not None else host_uid
     dev_gid = gid if gid is not None else host_gid
-    return (dev_uid if dev_uid > 0 else profile.user.uid,
-            dev_gid if dev_gid > 0 else profile.user.gid)
+    return (dev_uid if dev_uid > 0 else profile.user.uid, dev_gid if dev_gid > 0 else profile.user.gid)
 
 
 def jupyter_url(host_ip: str, port: int, token: str) -> str:
@@ -132,8 +134,15 @@ def new_token() -> str:
 
 
 def jupyter_command(token: str) -> list[str]:
-    return ["jupyter", "lab", "--ip=0.0.0.0", f"--port={JUPYTER_PORT}", "--no-browser",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={WORKSPACE}"]
+    return [
+        "jupyter",
+        "lab",
+        "--ip=0.0.0.0",
+        f"--port={JUPYTER_PORT}",
+        "--no-browser",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={WORKSPACE}",
+    ]
 
 
 def devcontainer_json(spec: BuildSpec, forward_ports: tuple[int, ...] = (JUPYTER_PORT,)) -> str:
@@ -150,9 +159,12 @@ def devcontainer_json(spec: BuildSpec, forward_ports: tuple[int, ...] = (JUPYTER
         "workspaceFolder": WORKSPACE,
         "forwardPorts": list(forward_ports),
         "overrideCommand": True,
-        "customizations": {"vscode": {"extensions": ["ms-python.python", "ms-toolsai.jupyter"],
-                                      "settings": {"python.defaultInterpreterPath":
-                                                   "/opt/venv/bin/python"}}},
+        "customizations": {
+            "vscode": {
+                "extensions": ["ms-python.python", "ms-toolsai.jupyter"],
+                "settings": {"python.defaultInterpreterPath": "/opt/venv/bin/python"},
+            }
+        },
     }
     if spec.accelerator != "cpu":
         data["hostRequirements"] = {"gpu": True}
@@ -163,6 +175,9 @@ def vscode_files(spec: BuildSpec) -> dict[str, bytes]:
     """.devcontainer/ contents: devcontainer.json, the rendered Dockerfile and its context."""
     from builder.render import PIP_CONF_PLACEHOLDER, render_dockerfile, smoke_files
 
-    return {"devcontainer.json": devcontainer_json(spec).encode(),
-            "Dockerfile": render_dockerfile(spec).encode(),
-            "dlenv/build/pip.conf": PIP_CONF_PLACEHOLDER.encode(), **smoke_files()}
+    return {
+        "devcontainer.json": devcontainer_json(spec).encode(),
+        "Dockerfile": render_dockerfile(spec).encode(),
+        "dlenv/build/pip.conf": PIP_CONF_PLACEHOLDER.encode(),
+        **smoke_files(),
+    }

@@ -24,7 +24,6 @@ Status = Literal["ok", "fail", "warn", "advice", "info"]
 GIB = 1024**3
 
 
-
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -62,8 +61,13 @@ class HostFacts:
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["groups"] = sorted(self.groups)
-        data["cpu"] = {"model": self.cpu.model, "cores": self.cpu.cores, "avx": self.cpu.avx,
-                       "avx2": self.cpu.avx2, "avx512": self.cpu.avx512}
+        data["cpu"] = {
+            "model": self.cpu.model,
+            "cores": self.cpu.cores,
+            "avx": self.cpu.avx,
+            "avx2": self.cpu.avx2,
+            "avx512": self.cpu.avx512,
+        }
         return data
 
 
@@ -76,30 +80,40 @@ def gather_docker() -> DockerFacts:
     except EngineUnavailable as exc:
         return DockerFacts(False, address, error=exc.message)
     info = client.info()
-    return DockerFacts(True, address, version=str(info.get("ServerVersion")),
-                       storage_driver=str(info.get("Driver")),
-                       root_dir=str(info.get("DockerRootDir") or ""),
-                       runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())))
+    return DockerFacts(
+        True,
+        address,
+        version=str(info.get("ServerVersion")),
+        storage_driver=str(info.get("Driver")),
+        root_dir=str(info.get("DockerRootDir") or ""),
+        runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
+    )
 
 
 def gather_facts(*, include_engine: bool = True) -> HostFacts:
     """Everything doctor reads from the host; include_engine=False leaves Docker alone."""
     from builder import engine
 
-    docker = gather_docker() if include_engine else DockerFacts(
-        False, engine.engine_address(), checked=False)
+    docker = gather_docker() if include_engine else DockerFacts(False, engine.engine_address(), checked=False)
     local = docker.address.startswith("unix://")
-    disk_path = docker.root_dir if (local and docker.root_dir and os.path.isdir(docker.root_dir)) \
-        else "/"
+    disk_path = docker.root_dir if (local and docker.root_dir and os.path.isdir(docker.root_dir)) else "/"
     try:
         free: int | None = shutil.disk_usage(disk_path).free
     except OSError:
         free = None
     return HostFacts(
-        docker=docker, nvidia=hostprobe.collect_nvidia(), amd=hostprobe.collect_amd(),
-        kfd=os.path.exists("/dev/kfd"), render_nodes=hostprobe.render_nodes(),
-        groups=hostprobe.user_groups(), is_root=os.geteuid() == 0, cpu=hostprobe.collect_cpu(),
-        memory_bytes=hostprobe.collect_memory(), disk_free_bytes=free, disk_path=disk_path)
+        docker=docker,
+        nvidia=hostprobe.collect_nvidia(),
+        amd=hostprobe.collect_amd(),
+        kfd=os.path.exists("/dev/kfd"),
+        render_nodes=hostprobe.render_nodes(),
+        groups=hostprobe.user_groups(),
+        is_root=os.geteuid() == 0,
+        cpu=hostprobe.collect_cpu(),
+        memory_bytes=hostprobe.collect_memory(),
+        disk_free_bytes=free,
+        disk_path=disk_path,
+    )
 
 
 def _version(text: str | None) -> Version | None:
@@ -114,16 +128,33 @@ def _docker_checks(facts: HostFacts) -> list[Check]:
     if not d.checked:
         return []
     if not d.reachable:
-        return [Check("docker", "fail", f"engine at {d.address} unreachable: {d.error}",
-                      "start dockerd (scripts/setup-host.sh does it) or set DOCKER_HOST")]
-    checks = [Check("docker", "ok", f"engine {d.version} at {d.address}, storage driver "
-                    f"{d.storage_driver}, runtimes {', '.join(d.runtimes) or 'none'}")]
+        return [
+            Check(
+                "docker",
+                "fail",
+                f"engine at {d.address} unreachable: {d.error}",
+                "start dockerd (scripts/setup-host.sh does it) or set DOCKER_HOST",
+            )
+        ]
+    checks = [
+        Check(
+            "docker",
+            "ok",
+            f"engine {d.version} at {d.address}, storage driver "
+            f"{d.storage_driver}, runtimes {', '.join(d.runtimes) or 'none'}",
+        )
+    ]
     if facts.disk_free_bytes is not None:
         free = facts.disk_free_bytes / GIB
         status: Status = "ok" if free >= 30 else "warn" if free >= 10 else "fail"
-        checks.append(Check("disk", status, f"{free:.0f} GiB free at {facts.disk_path} "
-                            "(images take 1-10 GB each; 30+ GiB recommended)",
-                            None if status == "ok" else "free space or move Docker's data-root"))
+        checks.append(
+            Check(
+                "disk",
+                status,
+                f"{free:.0f} GiB free at {facts.disk_path} (images take 1-10 GB each; 30+ GiB recommended)",
+                None if status == "ok" else "free space or move Docker's data-root",
+            )
+        )
     return checks
 
 
@@ -141,12 +172,23 @@ def _nvidia_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Ch
     report = facts.nvidia
     need = spec.min_driver or "?"
     if report is None:
-        return [Check("nvidia-driver", "fail", "no NVIDIA driver: nvidia-smi is not installed",
-                      f"install the NVIDIA driver >= {need} and the NVIDIA container toolkit")]
+        return [
+            Check(
+                "nvidia-driver",
+                "fail",
+                "no NVIDIA driver: nvidia-smi is not installed",
+                f"install the NVIDIA driver >= {need} and the NVIDIA container toolkit",
+            )
+        ]
     if report.error:
-        return [Check("nvidia-driver", "fail", f"nvidia-smi: {report.error}",
-                      f"install or reload the NVIDIA driver (>= {need}); after a driver update, "
-                      "reboot")]
+        return [
+            Check(
+                "nvidia-driver",
+                "fail",
+                f"nvidia-smi: {report.error}",
+                f"install or reload the NVIDIA driver (>= {need}); after a driver update, reboot",
+            )
+        ]
     checks: list[Check] = []
     host = _version(report.driver)
     if host is None:
@@ -156,18 +198,30 @@ def _nvidia_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Ch
         alt = _newest_cuda_for_driver(matrix, host)
         hint = f"upgrade the driver to >= {spec.min_driver}"
         if alt is not None:
-            hint += f", or set cuda: \"{alt.version}\" in the profile (needs >= {alt.driver})"
+            hint += f', or set cuda: "{alt.version}" in the profile (needs >= {alt.driver})'
         if host >= Version(family):
-            checks.append(Check("nvidia-driver", "warn", f"driver {report.driver} is older than "
-                                f"{need} (CUDA {spec.toolkit}) but runs it through minor-version "
-                                f"compatibility (>= {family}); newer PTX features may fail", hint))
+            checks.append(
+                Check(
+                    "nvidia-driver",
+                    "warn",
+                    f"driver {report.driver} is older than "
+                    f"{need} (CUDA {spec.toolkit}) but runs it through minor-version "
+                    f"compatibility (>= {family}); newer PTX features may fail",
+                    hint,
+                )
+            )
         else:
-            checks.append(Check("nvidia-driver", "fail", f"driver {report.driver} is older than "
-                                f"{family}, the minimum for any CUDA {spec.toolkit} application",
-                                hint))
+            checks.append(
+                Check(
+                    "nvidia-driver",
+                    "fail",
+                    f"driver {report.driver} is older than "
+                    f"{family}, the minimum for any CUDA {spec.toolkit} application",
+                    hint,
+                )
+            )
     else:
-        checks.append(Check("nvidia-driver", "ok", f"driver {report.driver} >= {need} "
-                            f"(CUDA {spec.toolkit})"))
+        checks.append(Check("nvidia-driver", "ok", f"driver {report.driver} >= {need} (CUDA {spec.toolkit})"))
     entry = matrix.toolkit("cuda", spec.toolkit or "")
     floor = Version(entry.min_cc) if isinstance(entry, CudaEntry) else None
     for i, gpu in enumerate(report.gpus):
@@ -175,63 +229,128 @@ def _nvidia_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Ch
         memory = f", {gpu.memory_mib / 1024:.0f} GiB" if gpu.memory_mib else ""
         if floor is not None and cap is not None and cap < floor:
             older = _newest_cuda_for_gpu(matrix, cap)
-            fix = (f'set cuda: "{older.version}" in the profile (it still targets sm {cap})'
-                   if older else "no CUDA release in the matrix targets this GPU any more")
-            checks.append(Check(f"gpu{i}", "fail", f"{gpu.name} (sm {cap}{memory}) is older than "
-                                f"the CUDA {spec.toolkit} wheels support (sm >= {floor})", fix))
+            fix = (
+                f'set cuda: "{older.version}" in the profile (it still targets sm {cap})'
+                if older
+                else "no CUDA release in the matrix targets this GPU any more"
+            )
+            checks.append(
+                Check(
+                    f"gpu{i}",
+                    "fail",
+                    f"{gpu.name} (sm {cap}{memory}) is older than "
+                    f"the CUDA {spec.toolkit} wheels support (sm >= {floor})",
+                    fix,
+                )
+            )
         else:
             checks.append(Check(f"gpu{i}", "ok", f"{gpu.name} (sm {cap or '?'}{memory})"))
         if gpu.memory_mib is not None and gpu.memory_mib < 8 * 1024:
-            checks.append(Check(f"gpu{i}-memory", "advice", f"{gpu.memory_mib} MiB of GPU memory: "
-                                "the seed guide recommends 8+ GiB (24+ for large models)"))
+            checks.append(
+                Check(
+                    f"gpu{i}-memory",
+                    "advice",
+                    f"{gpu.memory_mib} MiB of GPU memory: "
+                    "the seed guide recommends 8+ GiB (24+ for large models)",
+                )
+            )
     if "nvidia" in facts.docker.runtimes:
         checks.append(Check("nvidia-runtime", "ok", "nvidia runtime registered with Docker"))
     elif facts.docker.reachable:
-        checks.append(Check("nvidia-runtime", "warn", "no nvidia runtime registered with Docker "
-                            "(GPU containers need the NVIDIA container toolkit)",
-                            "install nvidia-container-toolkit, run `nvidia-ctk runtime configure "
-                            "--runtime=docker` and restart Docker; `dlenv doctor --probe` checks"))
+        checks.append(
+            Check(
+                "nvidia-runtime",
+                "warn",
+                "no nvidia runtime registered with Docker (GPU containers need the NVIDIA container toolkit)",
+                "install nvidia-container-toolkit, run `nvidia-ctk runtime configure "
+                "--runtime=docker` and restart Docker; `dlenv doctor --probe` checks",
+            )
+        )
     return checks
 
 
 def _amd_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Check]:
     checks: list[Check] = []
     if not facts.kfd:
-        checks.append(Check("amd-kfd", "fail", "/dev/kfd is missing: the amdgpu kernel driver is "
-                            "not loaded", "install amdgpu-dkms (AMD's installer) and reboot"))
+        checks.append(
+            Check(
+                "amd-kfd",
+                "fail",
+                "/dev/kfd is missing: the amdgpu kernel driver is not loaded",
+                "install amdgpu-dkms (AMD's installer) and reboot",
+            )
+        )
     else:
         checks.append(Check("amd-kfd", "ok", "/dev/kfd present"))
     if not facts.render_nodes:
-        checks.append(Check("amd-render", "fail", "no /dev/dri/renderD* node",
-                            "load the amdgpu driver; check that the GPU is not passed to a VM"))
+        checks.append(
+            Check(
+                "amd-render",
+                "fail",
+                "no /dev/dri/renderD* node",
+                "load the amdgpu driver; check that the GPU is not passed to a VM",
+            )
+        )
     else:
         checks.append(Check("amd-render", "ok", ", ".join(facts.render_nodes)))
     missing = {"video", "render"} - facts.groups
     if missing and not facts.is_root:
-        checks.append(Check("amd-groups", "fail", f"you are not in the {', '.join(sorted(missing))} "
-                            "group(s)", "sudo usermod -a -G render,video $USER, then log in again"))
+        checks.append(
+            Check(
+                "amd-groups",
+                "fail",
+                f"you are not in the {', '.join(sorted(missing))} group(s)",
+                "sudo usermod -a -G render,video $USER, then log in again",
+            )
+        )
     if facts.amd is None:
-        checks.append(Check("amd-gpu", "warn", "rocminfo is not installed: GPU targets unchecked",
-                            "install rocminfo to check the gfx target"))
+        checks.append(
+            Check(
+                "amd-gpu",
+                "warn",
+                "rocminfo is not installed: GPU targets unchecked",
+                "install rocminfo to check the gfx target",
+            )
+        )
         return checks
     if not facts.amd:
-        checks.append(Check("amd-gpu", "fail", "rocminfo lists no GPU agent",
-                            "check the amdgpu driver and /dev/kfd permissions"))
+        checks.append(
+            Check(
+                "amd-gpu",
+                "fail",
+                "rocminfo lists no GPU agent",
+                "check the amdgpu driver and /dev/kfd permissions",
+            )
+        )
     for i, gpu in enumerate(facts.amd):
         if gpu.gfx in spec.gfx_targets:
-            checks.append(Check(f"gpu{i}", "ok", f"{gpu.marketing_name} ({gpu.gfx}) is supported "
-                                f"by ROCm {spec.toolkit}"))
+            checks.append(
+                Check(
+                    f"gpu{i}", "ok", f"{gpu.marketing_name} ({gpu.gfx}) is supported by ROCm {spec.toolkit}"
+                )
+            )
             continue
         near = matrix.gfx_override(gpu.gfx)
         if near and near.runs_as in spec.gfx_targets:
-            checks.append(Check(f"gpu{i}", "warn", f"{gpu.marketing_name} ({gpu.gfx}) is not on "
-                                f"ROCm {spec.toolkit}'s list; it usually runs as {near.runs_as}",
-                                f"set env HSA_OVERRIDE_GFX_VERSION={near.hsa_override} in the "
-                                "profile (unofficial)"))
+            checks.append(
+                Check(
+                    f"gpu{i}",
+                    "warn",
+                    f"{gpu.marketing_name} ({gpu.gfx}) is not on "
+                    f"ROCm {spec.toolkit}'s list; it usually runs as {near.runs_as}",
+                    f"set env HSA_OVERRIDE_GFX_VERSION={near.hsa_override} in the profile (unofficial)",
+                )
+            )
         else:
-            checks.append(Check(f"gpu{i}", "fail", f"{gpu.marketing_name} ({gpu.gfx}) is not "
-                                f"supported by ROCm {spec.toolkit} ({', '.join(spec.gfx_targets)})",
-                                "pick a ROCm release that lists this target (`dlenv matrix`)"))
+            checks.append(
+                Check(
+                    f"gpu{i}",
+                    "fail",
+                    f"{gpu.marketing_name} ({gpu.gfx}) is not "
+                    f"supported by ROCm {spec.toolkit} ({', '.join(spec.gfx_targets)})",
+                    "pick a ROCm release that lists this target (`dlenv matrix`)",
+                )
+            )
     return checks
 
 
@@ -240,15 +359,32 @@ def _cpu_checks(facts: HostFacts, spec: BuildSpec | None) -> list[Check]:
     simd = "AVX-512" if cpu.avx512 else "AVX2" if cpu.avx2 else "AVX" if cpu.avx else "no AVX"
     checks = [Check("cpu", "ok", f"{cpu.model}, {cpu.cores} cores, {simd}")]
     if spec is not None and spec.framework("tensorflow") and not cpu.avx:
-        checks.append(Check("cpu-avx", "fail", "TensorFlow wheels need AVX; this CPU has none",
-                            "use a PyTorch or JAX profile on this machine"))
+        checks.append(
+            Check(
+                "cpu-avx",
+                "fail",
+                "TensorFlow wheels need AVX; this CPU has none",
+                "use a PyTorch or JAX profile on this machine",
+            )
+        )
     if cpu.cores < 8:
-        checks.append(Check("cpu-cores", "advice", f"{cpu.cores} cores: the seed guide recommends "
-                            "8+ cores to keep data loading ahead of the GPU"))
+        checks.append(
+            Check(
+                "cpu-cores",
+                "advice",
+                f"{cpu.cores} cores: the seed guide recommends "
+                "8+ cores to keep data loading ahead of the GPU",
+            )
+        )
     mem = facts.memory_bytes / GIB
     if mem and mem < 16:
-        checks.append(Check("memory", "advice", f"{mem:.0f} GiB RAM: 16+ GiB recommended, 32+ "
-                            "for large models and datasets"))
+        checks.append(
+            Check(
+                "memory",
+                "advice",
+                f"{mem:.0f} GiB RAM: 16+ GiB recommended, 32+ for large models and datasets",
+            )
+        )
     elif mem:
         checks.append(Check("memory", "ok", f"{mem:.0f} GiB RAM"))
     return checks
@@ -259,11 +395,15 @@ def evaluate(facts: HostFacts, spec: BuildSpec | None, matrix: Matrix) -> list[C
     checks = _docker_checks(facts) + _cpu_checks(facts, spec)
     if spec is None:
         if facts.nvidia and facts.nvidia.gpus:
-            checks.append(Check("nvidia", "info", ", ".join(g.name for g in facts.nvidia.gpus)
-                                + f" (driver {facts.nvidia.driver})"))
+            checks.append(
+                Check(
+                    "nvidia",
+                    "info",
+                    ", ".join(g.name for g in facts.nvidia.gpus) + f" (driver {facts.nvidia.driver})",
+                )
+            )
         if facts.amd:
-            checks.append(Check("amd", "info", ", ".join(f"{g.marketing_name} ({g.gfx})"
-                                                         for g in facts.amd)))
+            checks.append(Check("amd", "info", ", ".join(f"{g.marketing_name} ({g.gfx})" for g in facts.amd)))
         return checks
     if spec.accelerator == "cuda":
         checks += _nvidia_checks(facts, spec, matrix)
@@ -280,23 +420,41 @@ def probe(spec: BuildSpec) -> Check:
     from builder.resources import Resources
 
     client = engine.connect(timeout=30)
-    image = next((ref for ref in (names.profile_image(spec.profile), spec.base_image)
-                  if engine.image_exists(client, ref)), None)
+    image = next(
+        (
+            ref
+            for ref in (names.profile_image(spec.profile), spec.base_image)
+            if engine.image_exists(client, ref)
+        ),
+        None,
+    )
     if image is None:
-        return Check("probe", "info", f"skipped: neither {names.profile_image(spec.profile)} nor "
-                     f"{spec.base_image} is in the engine")
+        return Check(
+            "probe",
+            "info",
+            f"skipped: neither {names.profile_image(spec.profile)} nor {spec.base_image} is in the engine",
+        )
     with Resources().cleaned_up() as resources:
         name = resources.container_name("probe")
         try:
-            client.containers.run(image, ["true"], name=name, labels=resources.labels, remove=True,
-                                  **runopts.sdk_kwargs(spec.runtime))
+            client.containers.run(
+                image,
+                ["true"],
+                name=name,
+                labels=resources.labels,
+                remove=True,
+                **runopts.sdk_kwargs(spec.runtime),
+            )
         except APIError as exc:
-            return Check("probe", "fail", f"a {spec.accelerator} container could not start: "
-                         f"{str(exc)[:300]}", "install/configure the vendor container runtime")
+            return Check(
+                "probe",
+                "fail",
+                f"a {spec.accelerator} container could not start: {str(exc)[:300]}",
+                "install/configure the vendor container runtime",
+            )
         except DockerException as exc:
             return Check("probe", "fail", f"probe container failed: {str(exc)[:300]}")
-    return Check("probe", "ok", f"a container of {image} started with the {spec.accelerator} "
-                 "device options")
+    return Check("probe", "ok", f"a container of {image} started with the {spec.accelerator} device options")
 
 
 @dataclass(frozen=True)
@@ -313,13 +471,18 @@ class Diagnosis:
         return not any(c.status == "fail" for c in self.checks)
 
     def as_json(self) -> dict[str, Any]:
-        return {"ready": self.ready, "profile": self.profile,
-                "checks": [asdict(c) for c in self.checks],
-                "suggested_profile": self.suggested_profile, "host": self.facts.as_json()}
+        return {
+            "ready": self.ready,
+            "profile": self.profile,
+            "checks": [asdict(c) for c in self.checks],
+            "suggested_profile": self.suggested_profile,
+            "host": self.facts.as_json(),
+        }
 
 
-def diagnose(spec: BuildSpec | None, *, probe_engine: bool = False,
-             facts: HostFacts | None = None) -> Diagnosis:
+def diagnose(
+    spec: BuildSpec | None, *, probe_engine: bool = False, facts: HostFacts | None = None
+) -> Diagnosis:
     """Read the host (unless facts are given), evaluate it, and suggest a profile that fits."""
     from builder.matrix import load_matrix
 
@@ -328,8 +491,7 @@ def diagnose(spec: BuildSpec | None, *, probe_engine: bool = False,
     checks = evaluate(facts, spec, matrix)
     if probe_engine and spec is not None and facts.docker.reachable:
         checks.append(probe(spec))
-    return Diagnosis(checks, checked_suggestion(facts, matrix), facts,
-                     spec.profile if spec else None)
+    return Diagnosis(checks, checked_suggestion(facts, matrix), facts, spec.profile if spec else None)
 
 
 def checked_suggestion(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
@@ -357,19 +519,27 @@ def suggest_profile(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
         entry = _newest_cuda_for_driver(matrix, driver)
         caps = [v for g in facts.nvidia.gpus if (v := _version(g.compute_cap))] if facts.nvidia else []
         if entry is not None and caps and min(caps) < Version(entry.min_cc):
-            fitting = [c for c in matrix.cuda if Version(c.driver) <= driver
-                       and Version(c.min_cc) <= min(caps)]
+            fitting = [
+                c for c in matrix.cuda if Version(c.driver) <= driver and Version(c.min_cc) <= min(caps)
+            ]
             entry = max(fitting, key=lambda c: Version(c.version)) if fitting else None
         if entry is not None and facts.nvidia:
             name = facts.nvidia.gpus[0].name
-            return {**base, "description": f"suggested by dlenv doctor for {name}",
-                    "accelerator": "cuda", "cuda": entry.version}
+            return {
+                **base,
+                "description": f"suggested by dlenv doctor for {name}",
+                "accelerator": "cuda",
+                "cuda": entry.version,
+            }
     if facts.amd:
         targets = {g.gfx for g in facts.amd}
         rocm: list[RocmEntry] = [r for r in matrix.rocm if targets & set(r.gfx)]
         if rocm:
             best = max(rocm, key=lambda r: Version(r.version))
-            return {**base, "description": f"suggested by dlenv doctor for "
-                    f"{facts.amd[0].marketing_name}", "accelerator": "rocm", "rocm": best.version}
-    return {**base, "description": "suggested by dlenv doctor (no usable GPU found)",
-            "accelerator": "cpu"}
+            return {
+                **base,
+                "description": f"suggested by dlenv doctor for {facts.amd[0].marketing_name}",
+                "accelerator": "rocm",
+                "rocm": best.version,
+            }
+    return {**base, "description": "suggested by dlenv doctor (no usable GPU found)", "accelerator": "cpu"}

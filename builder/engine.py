@@ -87,18 +87,22 @@ def answering(doing: str) -> Iterator[None]:
 
     try:
         yield
-    except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.Timeout, Urllib3Error) as exc:
+    except (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.Timeout,
+        Urllib3Error,
+    ) as exc:
         raise EngineUnavailable(
-            f"The Docker engine at {engine_address()} stopped answering while {doing}: "
-            f"{_short(exc)}.",
+            f"The Docker engine at {engine_address()} stopped answering while {doing}: {_short(exc)}.",
             hint="Check that dockerd is running (`docker info`) and run the command again; "
             "nothing half-built was tagged.",
         ) from None
     except DockerException as exc:
         if "Connection aborted" in str(exc) or "connection refused" in str(exc).lower():
-            raise EngineUnavailable(f"The Docker engine at {engine_address()} went away while "
-                                    f"{doing}: {_short(exc)}.") from None
+            raise EngineUnavailable(
+                f"The Docker engine at {engine_address()} went away while {doing}: {_short(exc)}."
+            ) from None
         raise
 
 
@@ -144,8 +148,13 @@ def build(
     with answering("building"):
         try:
             stream: Iterator[dict[str, Any]] = client.api.build(
-                fileobj=io.BytesIO(context), custom_context=True, rm=True, forcerm=True,
-                nocache=no_cache, pull=False, decode=True,
+                fileobj=io.BytesIO(context),
+                custom_context=True,
+                rm=True,
+                forcerm=True,
+                nocache=no_cache,
+                pull=False,
+                decode=True,
             )
             for chunk in stream:
                 if "error" in chunk:
@@ -177,8 +186,9 @@ def build(
             client.close()
             raise
     if not found:
-        raise BuildFailed("The build ended without producing an image.",
-                          hint="Last output:\n" + "\n".join(tail))
+        raise BuildFailed(
+            "The build ended without producing an image.", hint="Last output:\n" + "\n".join(tail)
+        )
     yield BuiltImage(found)
 
 
@@ -196,8 +206,9 @@ def _build_error(chunk: dict[str, Any], step: str, tail: deque[str], base: str) 
         return _hash_mismatch(list(tail), step, lines)
     if any("differ from the lock" in line for line in tail):
         detail = "; ".join(line.strip() for line in tail if line.startswith("  ") and ":" in line)
-        return BuildFailed(f"The installed packages differ from the lock: {detail}",
-                           hint=f"Last output lines:\n{lines}")
+        return BuildFailed(
+            f"The installed packages differ from the lock: {detail}", hint=f"Last output lines:\n{lines}"
+        )
     if _DISK_FULL.search(message) or any(_DISK_FULL.search(line) for line in tail):
         return BuildFailed(
             f"The engine ran out of disk space at {step}: {message}",
@@ -206,8 +217,7 @@ def _build_error(chunk: dict[str, Any], step: str, tail: deque[str], base: str) 
             "images), or move its data-root to a larger disk; then build again.\n"
             f"Last output lines:\n{lines}",
         )
-    return BuildFailed(f"The build failed at {step}\n  error: {message}",
-                       hint=f"Last output lines:\n{lines}")
+    return BuildFailed(f"The build failed at {step}\n  error: {message}", hint=f"Last output lines:\n{lines}")
 
 
 def _hash_mismatch(tail: list[str], step: str, lines: str) -> BuildFailed:
@@ -216,15 +226,16 @@ def _hash_mismatch(tail: list[str], step: str, lines: str) -> BuildFailed:
     for i, line in enumerate(tail):
         match = re.match(r"^\s+(\S+==\S+) from ", line)
         if match:
-            expected = next((t.split()[-1] for t in tail[i + 1:i + 3] if "Expected sha256" in t), "?")
-            got = next((t.split()[-1] for t in tail[i + 1:i + 4] if t.strip().startswith("Got")), "?")
+            expected = next((t.split()[-1] for t in tail[i + 1 : i + 3] if "Expected sha256" in t), "?")
+            got = next((t.split()[-1] for t in tail[i + 1 : i + 4] if t.strip().startswith("Got")), "?")
             found.append(f"{match.group(1)} (lock {expected[:12]}..., downloaded {got[:12]}...)")
     where = step.split(" : ")[0]
     return BuildFailed(
         f"A wheel's sha256 does not match the lock ({where}): " + ("; ".join(found) or "see below"),
         hint="The lock or the index changed under it. If the index legitimately republished the "
         "wheel, re-lock (`dlenv lock PROFILE`); vendor indexes have served wrong hashes before "
-        "(pytorch/pytorch#181056). Nothing was tagged.\nLast output lines:\n" + lines)
+        "(pytorch/pytorch#181056). Nothing was tagged.\nLast output lines:\n" + lines,
+    )
 
 
 def tag(client: docker.DockerClient, image: str, ref: str) -> None:
@@ -275,12 +286,18 @@ def list_containers(client: docker.DockerClient, label: str) -> list[Container]:
         return list(client.containers.list(all=True, filters={"label": label}))
 
 
-def run_detached(client: docker.DockerClient, *, image: str, name: str, command: list[str],
-                 labels: dict[str, str], **kwargs: Any) -> Container:
+def run_detached(
+    client: docker.DockerClient,
+    *,
+    image: str,
+    name: str,
+    command: list[str],
+    labels: dict[str, str],
+    **kwargs: Any,
+) -> Container:
     """Create and start a long-running container (named and labelled before it exists)."""
     with answering(f"starting {name}"):
-        return client.containers.run(image, command, name=name, detach=True, labels=labels,
-                                      **kwargs)
+        return client.containers.run(image, command, name=name, detach=True, labels=labels, **kwargs)
 
 
 def force_remove(client: docker.DockerClient, container: str) -> bool:

@@ -14,10 +14,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-NVIDIA_QUERY = ["nvidia-smi", "--query-gpu=name,driver_version,memory.total,compute_cap",
-                "--format=csv"]
-_NVIDIA_FAILURES = ("NVIDIA-SMI has failed", "couldn't communicate with the NVIDIA driver",
-                    "No devices were found", "Failed to initialize NVML")
+NVIDIA_QUERY = ["nvidia-smi", "--query-gpu=name,driver_version,memory.total,compute_cap", "--format=csv"]
+_NVIDIA_FAILURES = (
+    "NVIDIA-SMI has failed",
+    "couldn't communicate with the NVIDIA driver",
+    "No devices were found",
+    "Failed to initialize NVML",
+)
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,14 @@ def parse_nvidia_smi(text: str) -> NvidiaReport:
             continue
         cells = dict(zip(header, (c.strip() for c in row), strict=False))
         cap = cells.get("compute_cap") or None
-        gpus.append(NvidiaGpu(
-            name=cells["name"], driver=cells.get("driver_version") or None,
-            memory_mib=_mib(cells.get("memory.total", "")),
-            compute_cap=cap if cap and cap != "[N/A]" else None))
+        gpus.append(
+            NvidiaGpu(
+                name=cells["name"],
+                driver=cells.get("driver_version") or None,
+                memory_mib=_mib(cells.get("memory.total", "")),
+                compute_cap=cap if cap and cap != "[N/A]" else None,
+            )
+        )
     if not gpus:
         return NvidiaReport(error="nvidia-smi listed no GPU")
     return NvidiaReport(gpus=tuple(gpus))
@@ -182,8 +189,11 @@ def collect_nvidia() -> NvidiaReport | None:
 
 def collect_amd() -> list[AmdGpu] | None:
     """AMD GPUs from rocminfo, else amd-smi, else rocm-smi; None when none is installed."""
-    for cmd, parse in ((["rocminfo"], parse_rocminfo), (["amd-smi", "static"], parse_amd_smi_static),
-                       (["rocm-smi", "--showproductname"], parse_rocm_smi_productname)):
+    for cmd, parse in (
+        (["rocminfo"], parse_rocminfo),
+        (["amd-smi", "static"], parse_amd_smi_static),
+        (["rocm-smi", "--showproductname"], parse_rocm_smi_productname),
+    ):
         text = _run(cmd)
         if text is not None:
             return parse(text)

@@ -39,8 +39,10 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
         raise Interrupted(signal.Signals(signum).name)
     if _signals_seen >= 3:
         _on_force()
-        _say("\nforced exit: what this command created may be left behind "
-             "(docker ps -a --filter label=io.dlenv.run-id)\n")
+        _say(
+            "\nforced exit: what this command created may be left behind "
+            "(docker ps -a --filter label=io.dlenv.run-id)\n"
+        )
         os._exit(130)
     _say("\nstill cleaning up; press Ctrl-C once more to exit at once\n")
 

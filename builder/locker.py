@@ -68,53 +68,95 @@ def pin_base(client: docker.DockerClient | None, ref: str) -> tuple[Base, str]:
     except (APIError, DockerException):
         pass
     if image is not None:
-        return (Base(ref=ref, image_id=str(image.id)),
-                f"base {ref} exists only in this engine: pinned to its image ID {image.id[:19]}")
+        return (
+            Base(ref=ref, image_id=str(image.id)),
+            f"base {ref} exists only in this engine: pinned to its image ID {image.id[:19]}",
+        )
     return Base(ref=ref), f"base {ref} is neither in the engine nor on a reachable registry: not pinned"
 
 
 def _packages(locked: Sequence[LockedPackage]) -> tuple[Package, ...]:
-    return tuple(Package(name=p.name, version=p.version, wheels=tuple(
-        Wheel(name=w.name, url=strip_credentials(w.url), sha256=w.sha256, size=w.size)
-        for w in p.wheels)) for p in locked)
+    return tuple(
+        Package(
+            name=p.name,
+            version=p.version,
+            wheels=tuple(
+                Wheel(name=w.name, url=strip_credentials(w.url), sha256=w.sha256, size=w.size)
+                for w in p.wheels
+            ),
+        )
+        for p in locked
+    )
 
 
-def make_lock(spec: BuildSpec, sources: Sources, *, previous: LockFile | None,
-              client: docker.DockerClient | None, upgrade: bool = False,
-              upgrade_packages: Sequence[str] = ()) -> LockOutcome:
+def make_lock(
+    spec: BuildSpec,
+    sources: Sources,
+    *,
+    previous: LockFile | None,
+    client: docker.DockerClient | None,
+    upgrade: bool = False,
+    upgrade_packages: Sequence[str] = (),
+) -> LockOutcome:
     """Resolve frameworks, then extras constrained to them; pin the base; assemble the lock."""
     platform = platform_of(spec)
-    keep = previous if previous is not None and previous.inputs.platform == platform.uv_platform \
-        else None
-    frameworks = resolve(spec.framework_requirements(), platform, sources,
-                         preferences=[p.locked() for p in keep.frameworks] if keep else (),
-                         upgrade=upgrade, upgrade_packages=upgrade_packages)
+    keep = previous if previous is not None and previous.inputs.platform == platform.uv_platform else None
+    frameworks = resolve(
+        spec.framework_requirements(),
+        platform,
+        sources,
+        preferences=[p.locked() for p in keep.frameworks] if keep else (),
+        upgrade=upgrade,
+        upgrade_packages=upgrade_packages,
+    )
     seconds = frameworks.seconds
     extras: tuple[LockedPackage, ...] = ()
     if spec.packages:
         pins = [f"{p.name}=={p.version}" for p in frameworks.packages]
-        resolved = resolve(spec.packages, platform, sources, constraints=pins,
-                           preferences=[p.locked() for p in keep.extras] if keep else (),
-                           upgrade=upgrade, upgrade_packages=upgrade_packages)
+        resolved = resolve(
+            spec.packages,
+            platform,
+            sources,
+            constraints=pins,
+            preferences=[p.locked() for p in keep.extras] if keep else (),
+            upgrade=upgrade,
+            upgrade_packages=upgrade_packages,
+        )
         seconds += resolved.seconds
         framework_set = {(p.name, p.version) for p in frameworks.packages}
         extras = tuple(p for p in resolved.packages if (p.name, p.version) not in framework_set)
         changed = {p.name for p in extras} & {p.name for p in frameworks.packages}
         if changed:
-            raise ResolveError("the extra packages need other versions of framework dependencies: "
-                               + ", ".join(sorted(changed)))
+            raise ResolveError(
+                "the extra packages need other versions of framework dependencies: "
+                + ", ".join(sorted(changed))
+            )
     base, note = pin_base(client, spec.base_image)
     fw_packages, extra_packages = _packages(frameworks.packages), _packages(extras)
     lock = LockFile(
-        lock_version=1, created_by=f"dlenv {__version__}", created=now_utc(),
-        profile=spec.profile, spec_digest=spec.digest,
+        lock_version=1,
+        created_by=f"dlenv {__version__}",
+        created=now_utc(),
+        profile=spec.profile,
+        spec_digest=spec.digest,
         lock_digest=content_digest(base, fw_packages, extra_packages, platform.uv_platform),
         inputs=inputs_of(spec, platform),
-        resolver=Resolver(tool=frameworks.tool, index_strategy="unsafe-best-match",
-                          sources=tuple(strip_credentials(s) for s in
-                                        (sources.index_url or "https://pypi.org/simple",
-                                         *sources.extra_index_urls, *sources.find_links))),
-        base=base, frameworks=fw_packages, extras=extra_packages)
+        resolver=Resolver(
+            tool=frameworks.tool,
+            index_strategy="unsafe-best-match",
+            sources=tuple(
+                strip_credentials(s)
+                for s in (
+                    sources.index_url or "https://pypi.org/simple",
+                    *sources.extra_index_urls,
+                    *sources.find_links,
+                )
+            ),
+        ),
+        base=base,
+        frameworks=fw_packages,
+        extras=extra_packages,
+    )
     return LockOutcome(lock, seconds, note)
 
 
@@ -124,14 +166,27 @@ def pylock(lock: LockFile) -> dict[str, object]:
         "lock-version": "1.0",
         "created-by": lock.created_by,
         "requires-python": f"=={lock.inputs.python}",
-        "environments": [f"python_full_version == '{lock.inputs.python}' and "
-                         "sys_platform == 'linux' and platform_machine == 'x86_64'"],
-        "packages": [{"name": p.name, "version": p.version,
-                      "wheels": [{"name": w.name, "url": w.url, "hashes": {"sha256": w.sha256},
-                                  **({"size": w.size} if w.size else {})} for w in p.wheels]}
-                     for p in lock.packages()],
-        "tool": {"dlenv": {"profile": lock.profile, "lock-digest": lock.lock_digest,
-                           "base": lock.base.pinned}},
+        "environments": [
+            f"python_full_version == '{lock.inputs.python}' and "
+            "sys_platform == 'linux' and platform_machine == 'x86_64'"
+        ],
+        "packages": [
+            {
+                "name": p.name,
+                "version": p.version,
+                "wheels": [
+                    {
+                        "name": w.name,
+                        "url": w.url,
+                        "hashes": {"sha256": w.sha256},
+                        **({"size": w.size} if w.size else {}),
+                    }
+                    for w in p.wheels
+                ],
+            }
+            for p in lock.packages()
+        ],
+        "tool": {
+            "dlenv": {"profile": lock.profile, "lock-digest": lock.lock_digest, "base": lock.base.pinned}
+        },
     }
-
-

@@ -28,9 +28,11 @@ from builder.uvresolve import LockedPackage, LockedWheel, Platform
 
 LOCK_VERSION = 1
 SUFFIX = ".dlenv.lock"
-_HEADER = ("# dlenv lock file, written by `dlenv lock`; do not edit by hand.\n"
-           "# `dlenv lock --check` says whether it still matches its profile; "
-           "`dlenv build --locked` installs exactly this.\n")
+_HEADER = (
+    "# dlenv lock file, written by `dlenv lock`; do not edit by hand.\n"
+    "# `dlenv lock --check` says whether it still matches its profile; "
+    "`dlenv build --locked` installs exactly this.\n"
+)
 
 
 class _Strict(BaseModel):
@@ -54,8 +56,9 @@ class Package(_Strict):
         return f"{self.name}=={self.version} {hashes}"
 
     def locked(self) -> LockedPackage:
-        return LockedPackage(self.name, self.version, tuple(
-            LockedWheel(w.name, w.url, w.sha256, w.size) for w in self.wheels))
+        return LockedPackage(
+            self.name, self.version, tuple(LockedWheel(w.name, w.url, w.sha256, w.size) for w in self.wheels)
+        )
 
 
 class Inputs(_Strict):
@@ -115,17 +118,27 @@ class LockFile(_Strict):
 
 def inputs_of(spec: BuildSpec, platform: Platform) -> Inputs:
     major_minor = ".".join(__version__.split(".")[:2])
-    return Inputs(dlenv=major_minor, matrix=spec.matrix_updated, registry=spec.registry_as_of,
-                  base_image=spec.base_image, python=platform.python, platform=platform.uv_platform,
-                  frameworks=tuple(spec.framework_requirements()), packages=spec.packages)
+    return Inputs(
+        dlenv=major_minor,
+        matrix=spec.matrix_updated,
+        registry=spec.registry_as_of,
+        base_image=spec.base_image,
+        python=platform.python,
+        platform=platform.uv_platform,
+        frameworks=tuple(spec.framework_requirements()),
+        packages=spec.packages,
+    )
 
 
-def content_digest(base: Base, frameworks: tuple[Package, ...], extras: tuple[Package, ...],
-                   platform: str) -> str:
+def content_digest(
+    base: Base, frameworks: tuple[Package, ...], extras: tuple[Package, ...], platform: str
+) -> str:
     """sha256 of what the lock installs (not when or how it was made): the image's label."""
-    data = {"base": [base.ref, base.digest, base.image_id], "platform": platform,
-            "packages": [[p.name, p.version, sorted(w.sha256 for w in p.wheels)]
-                         for p in (*frameworks, *extras)]}
+    data = {
+        "base": [base.ref, base.digest, base.image_id],
+        "platform": platform,
+        "packages": [[p.name, p.version, sorted(w.sha256 for w in p.wheels)] for p in (*frameworks, *extras)],
+    }
     return "sha256:" + hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -160,11 +173,15 @@ def read(path: Path) -> LockFile:
     try:
         return LockFile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: "
-                             f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
-                             for e in exc.errors()[:6])
-        raise LockError(f"{path} is not a dlenv lock file this version understands: {problems}",
-                        hint="Recreate it with `dlenv lock PROFILE`.") from None
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: "
+            f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
+            for e in exc.errors()[:6]
+        )
+        raise LockError(
+            f"{path} is not a dlenv lock file this version understands: {problems}",
+            hint="Recreate it with `dlenv lock PROFILE`.",
+        ) from None
 
 
 def write(lock: LockFile, path: Path) -> None:
@@ -189,9 +206,14 @@ def changes(lock: LockFile, spec: BuildSpec, platform: Platform) -> list[str]:
     """What differs between the lock's inputs and the profile as it resolves now."""
     now = inputs_of(spec, platform)
     out: list[str] = []
-    labels = {"dlenv": "dlenv", "matrix": "the curated matrix", "registry": "the registry data",
-              "base_image": "the base image", "python": "the image's Python",
-              "platform": "the platform"}
+    labels = {
+        "dlenv": "dlenv",
+        "matrix": "the curated matrix",
+        "registry": "the registry data",
+        "base_image": "the base image",
+        "python": "the image's Python",
+        "platform": "the platform",
+    }
     for key, label in labels.items():
         old, new = getattr(lock.inputs, key), getattr(now, key)
         if old != new:
@@ -200,8 +222,7 @@ def changes(lock: LockFile, spec: BuildSpec, platform: Platform) -> list[str]:
         old_set, new_set = set(getattr(lock.inputs, key)), set(getattr(now, key))
         added, removed = sorted(new_set - old_set), sorted(old_set - new_set)
         if added or removed:
-            out.append(f"{label}: " + ", ".join([*(f"+{a}" for a in added),
-                                                  *(f"-{r}" for r in removed)]))
+            out.append(f"{label}: " + ", ".join([*(f"+{a}" for a in added), *(f"-{r}" for r in removed)]))
     if not out and lock.spec_digest != spec.digest:
         out.append("the profile's other settings (apt, env, user, smoke)")
     if lock.profile != spec.profile:
@@ -212,13 +233,18 @@ def changes(lock: LockFile, spec: BuildSpec, platform: Platform) -> list[str]:
 def check(path: Path, spec: BuildSpec, platform: Platform) -> LockFile:
     """The lock, if it exists and matches the profile; CheckFailed (exit 1) saying what changed."""
     if not path.is_file():
-        raise CheckFailed(f"no lock file at {path}", hint=f"Create it: dlenv lock {spec.profile}"
-                          + (f" --lock {path}" if path.name != f"{spec.profile}{SUFFIX}" else ""))
+        raise CheckFailed(
+            f"no lock file at {path}",
+            hint=f"Create it: dlenv lock {spec.profile}"
+            + (f" --lock {path}" if path.name != f"{spec.profile}{SUFFIX}" else ""),
+        )
     lock = read(path)
     changed = changes(lock, spec, platform)
     if changed:
-        raise CheckFailed(f"{path} is stale; since it was made, " + "; ".join(changed) + ".",
-                          hint=f"Re-lock (keeps every pin it can): dlenv lock {spec.profile}")
+        raise CheckFailed(
+            f"{path} is stale; since it was made, " + "; ".join(changed) + ".",
+            hint=f"Re-lock (keeps every pin it can): dlenv lock {spec.profile}",
+        )
     return lock
 
 

@@ -33,8 +33,12 @@ def _config_files() -> list[Path]:
         return []
     home = Path.home()
     xdg = Path(os.environ.get("XDG_CONFIG_HOME", home / ".config"))
-    files = [Path("/etc/xdg/pip/pip.conf"), Path("/etc/pip.conf"), home / ".pip" / "pip.conf",
-             xdg / "pip" / "pip.conf"]
+    files = [
+        Path("/etc/xdg/pip/pip.conf"),
+        Path("/etc/pip.conf"),
+        home / ".pip" / "pip.conf",
+        xdg / "pip" / "pip.conf",
+    ]
     if env_file:
         files.append(Path(env_file))
     return [f for f in files if f.is_file()]
@@ -69,8 +73,13 @@ def read_host_pip() -> HostPip:
         index = None
     extras = tuple(u for u in values.get("extra-index-url", "").split() if usable(u))
     links = tuple(values.get("find-links", "").split())
-    return HostPip(index_url=index, extra_index_urls=extras, find_links=links,
-                   cert=values.get("cert"), skipped=tuple(skipped))
+    return HostPip(
+        index_url=index,
+        extra_index_urls=extras,
+        find_links=links,
+        cert=values.get("cert"),
+        skipped=tuple(skipped),
+    )
 
 
 @dataclass
@@ -110,8 +119,11 @@ def build_inputs(
             raise ProfileError(f"pip.find_links: {link} is not a directory ({path})")
         local_dirs.append(path)
     _wheelhouse(local_dirs, inputs)
-    lines = ["# Written by dlenv build: pip settings for the build stage only.", "[global]",
-             "no-cache-dir = true"]
+    lines = [
+        "# Written by dlenv build: pip settings for the build stage only.",
+        "[global]",
+        "no-cache-dir = true",
+    ]
     if index_url:
         lines.append(f"index-url = {index_url}")
     if extra_index_urls:

@@ -75,13 +75,13 @@ def build_image(
     prepared = prepare_build(spec, options, profile_dir, lock)
     for note in prepared.notes:
         emit(Note(note))
-    emit(BuildStarted(tags[0], prepared.spec.base_image, len(prepared.context),
-                      engine.engine_address()))
+    emit(BuildStarted(tags[0], prepared.spec.base_image, len(prepared.context), engine.engine_address()))
     started = time.monotonic()
     image_id = ""
     step_containers: list[str] = []
-    for event in engine.build(client, prepared.context, no_cache=no_cache,
-                              base_image=prepared.spec.base_image):
+    for event in engine.build(
+        client, prepared.context, no_cache=no_cache, base_image=prepared.spec.base_image
+    ):
         if isinstance(event, BuildContainer):
             resources.container(event.container_id)
             step_containers.append(event.container_id)
@@ -109,14 +109,18 @@ def check_locked_base(client: docker.DockerClient, lock: LockFile) -> None:
     if lock.base.digest:
         return
     if not lock.base.image_id:
-        raise CheckFailed(f"the lock does not pin the base image {lock.base.ref} (it was made "
-                          "where no engine could see it)",
-                          hint="Re-lock where the base image is pulled or loaded: dlenv lock PROFILE")
+        raise CheckFailed(
+            f"the lock does not pin the base image {lock.base.ref} (it was made "
+            "where no engine could see it)",
+            hint="Re-lock where the base image is pulled or loaded: dlenv lock PROFILE",
+        )
     current = engine.image_id(client, lock.base.ref)
     if current != lock.base.image_id:
-        raise CheckFailed(f"the base image {lock.base.ref} is {current or 'missing'} in this engine, "
-                          f"but the lock pins {lock.base.image_id}",
-                          hint="Load the locked base image, or re-lock: dlenv lock PROFILE --upgrade")
+        raise CheckFailed(
+            f"the base image {lock.base.ref} is {current or 'missing'} in this engine, "
+            f"but the lock pins {lock.base.image_id}",
+            hint="Load the locked base image, or re-lock: dlenv lock PROFILE --upgrade",
+        )
 
 
 def smoke_target_for(image: str, spec: BuildSpec) -> SmokeTarget:
@@ -137,8 +141,13 @@ def smoke_target_from_labels(client: docker.DockerClient, image: str) -> SmokeTa
         entry = load_matrix().runtime.get(accelerator)  # type: ignore[call-overload]
         if entry is None:
             accelerator, entry = "cpu", load_matrix().runtime["cpu"]
-        runtime = RuntimeOptions(gpus=entry.gpus, devices=entry.devices, group_add=entry.group_add,
-                                 security_opt=entry.security_opt, shm_size=entry.shm_size)
+        runtime = RuntimeOptions(
+            gpus=entry.gpus,
+            devices=entry.devices,
+            group_add=entry.group_add,
+            security_opt=entry.security_opt,
+            shm_size=entry.shm_size,
+        )
     timeout = int(labels.get(names.LABEL_SMOKE_TIMEOUT, "900"))
     return SmokeTarget(image, accelerator, runtime, timeout)
 
@@ -154,5 +163,11 @@ def smoke(
 ) -> SmokeReport:
     """Train inside the image on its accelerator; the report says whether it passed."""
     emit(SmokeStarted(target.image, target.accelerator, allow_cpu))
-    return run_smoke(target.image, runtime=target.runtime, resources=resources,
-                     allow_cpu=allow_cpu, timeout=timeout or target.timeout, args=args)
+    return run_smoke(
+        target.image,
+        runtime=target.runtime,
+        resources=resources,
+        allow_cpu=allow_cpu,
+        timeout=timeout or target.timeout,
+        args=args,
+    )

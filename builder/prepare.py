@@ -62,12 +62,12 @@ def sources_for(spec: BuildSpec, options: BuildOptions, profile_dir: Path) -> tu
                 raise ProfileError(f"pip.find_links: {link} is not a directory ({path})")
             local.append(str(path))
     extra = tuple(dict.fromkeys((*spec.pip.extra_index_urls, *spec.vendor_indexes())))
-    return spec, Sources(spec.pip.index_url, extra, (*local, *spec.vendor_find_links()), ca,
-                         tuple(notes))
+    return spec, Sources(spec.pip.index_url, extra, (*local, *spec.vendor_find_links()), ca, tuple(notes))
 
 
-def apply_options(spec: BuildSpec, options: BuildOptions) -> tuple[BuildSpec, list[str], Path | None,
-                                                                   tuple[str, ...]]:
+def apply_options(
+    spec: BuildSpec, options: BuildOptions
+) -> tuple[BuildSpec, list[str], Path | None, tuple[str, ...]]:
     """Fold build options into the spec; returns (spec, notes, CA file, find-links)."""
     notes: list[str] = []
     pip = spec.pip
@@ -78,33 +78,52 @@ def apply_options(spec: BuildSpec, options: BuildOptions) -> tuple[BuildSpec, li
         # A host with its own sources (a mirror or a wheelhouse) is set up for this site:
         # those stand in for the vendor indexes, which such sites usually cannot reach.
         site_sources = bool(host.index_url or host.find_links)
-        pip = pip.model_copy(update={
-            "index_url": pip.index_url or host.index_url,
-            "extra_index_urls": tuple(dict.fromkeys(pip.extra_index_urls + host.extra_index_urls)),
-            "vendor_indexes": pip.vendor_indexes and not site_sources,
-        })
+        pip = pip.model_copy(
+            update={
+                "index_url": pip.index_url or host.index_url,
+                "extra_index_urls": tuple(dict.fromkeys(pip.extra_index_urls + host.extra_index_urls)),
+                "vendor_indexes": pip.vendor_indexes and not site_sources,
+            }
+        )
         links = tuple(dict.fromkeys(links + host.find_links))
         if ca is None and host.cert:
             ca = Path(host.cert)
-        notes.append("--pip-from-host: pip uses the host's index, find-links and CA"
-                     + ("; framework vendor indexes are left out" if site_sources else ""))
+        notes.append(
+            "--pip-from-host: pip uses the host's index, find-links and CA"
+            + ("; framework vendor indexes are left out" if site_sources else "")
+        )
         notes.extend(f"skipped host pip setting {s}" for s in host.skipped)
-    pip = pip.model_copy(update={"find_links": links, "ca_bundle": ca is not None,
-                                 "keep_ca": options.keep_ca and ca is not None})
+    pip = pip.model_copy(
+        update={
+            "find_links": links,
+            "ca_bundle": ca is not None,
+            "keep_ca": options.keep_ca and ca is not None,
+        }
+    )
     return spec.model_copy(update={"pip": pip}), notes, ca, links
 
 
-def prepare_build(spec: BuildSpec, options: BuildOptions, profile_dir: Path,
-                  lock: LockFile | None = None) -> PreparedBuild:
+def prepare_build(
+    spec: BuildSpec, options: BuildOptions, profile_dir: Path, lock: LockFile | None = None
+) -> PreparedBuild:
     """The Dockerfile and the tar context; with a lock, the hash-pinned requirement files too."""
     spec, notes, ca, links = apply_options(spec, options)
-    inputs = build_inputs(index_url=spec.pip.index_url, extra_index_urls=spec.pip.extra_index_urls,
-                          find_links=links, ca_bundle=ca, base_dir=profile_dir)
+    inputs = build_inputs(
+        index_url=spec.pip.index_url,
+        extra_index_urls=spec.pip.extra_index_urls,
+        find_links=links,
+        ca_bundle=ca,
+        base_dir=profile_dir,
+    )
     locked = None
     lock_files: dict[str, bytes] = {}
     if lock is not None:
-        locked = LockedBuild(base=lock.base.pinned, base_digest=lock.base.digest or lock.base.image_id,
-                             lock_digest=lock.lock_digest, source_date_epoch=lock.source_date_epoch)
+        locked = LockedBuild(
+            base=lock.base.pinned,
+            base_digest=lock.base.digest or lock.base.image_id,
+            lock_digest=lock.lock_digest,
+            source_date_epoch=lock.source_date_epoch,
+        )
         lock_files = {
             "dlenv/lock/frameworks.txt": _requirements(lock.frameworks),
             "dlenv/lock/extras.txt": _requirements(lock.extras),

@@ -84,13 +84,13 @@ class FrameworkSpec(_Strict):
 
     version: Annotated[StrictStr, Field(pattern=VERSION_RE)] | None = None
     backend: StrictStr | None = Field(
-        default=None, description="Keras only: tensorflow, jax or torch (pytorch also accepted).",
+        default=None,
+        description="Keras only: tensorflow, jax or torch (pytorch also accepted).",
         json_schema_extra={"enum": [*KERAS_BACKENDS, *_BACKEND_ALIASES, None]},
     )
     companions: tuple[Literal["torchvision", "torchaudio"], ...] = Field(
         default=(), description="PyTorch only: companion packages pinned to the matching release."
     )
-
 
     @field_validator("backend")
     @classmethod
@@ -99,8 +99,10 @@ class FrameworkSpec(_Strict):
             return None
         value = _BACKEND_ALIASES.get(value, value)
         if value not in KERAS_BACKENDS:
-            raise ValueError(f"{value!r} is not a Keras backend; use {', '.join(KERAS_BACKENDS[:-1])} "
-                             f"or {KERAS_BACKENDS[-1]}")
+            raise ValueError(
+                f"{value!r} is not a Keras backend; use {', '.join(KERAS_BACKENDS[:-1])} "
+                f"or {KERAS_BACKENDS[-1]}"
+            )
         return value
 
 
@@ -171,8 +173,10 @@ class Profile(_Strict):
     python: Annotated[StrictStr, Field(pattern=r"^3\.\d+$")] | None = None
     base_image: StrictStr | None = None
     frameworks: dict[FrameworkName, StrictStr | FrameworkSpec | None] = Field(
-        min_length=1, description='Framework -> version ("2.8", "2.8.0"), null for the newest, '
-        'or {version, backend, companions}.')
+        min_length=1,
+        description='Framework -> version ("2.8", "2.8.0"), null for the newest, '
+        "or {version, backend, companions}.",
+    )
     packages: tuple[Package, ...] = ()
     apt: tuple[AptPackage, ...] = ()
     env: dict[StrictStr, StrictStr] = Field(default_factory=dict)
@@ -188,7 +192,7 @@ class Profile(_Strict):
             for key, spec in value.items():
                 if isinstance(spec, float | int) and not isinstance(spec, bool):
                     raise ValueError(
-                        f"{key}: version {spec!r} must be a quoted string, e.g. \"{spec}\" "
+                        f'{key}: version {spec!r} must be a quoted string, e.g. "{spec}" '
                         "(YAML reads 2.10 as the number 2.1)"
                     )
                 out[key] = spec
@@ -206,8 +210,10 @@ class Profile(_Strict):
                 spec = FrameworkSpec()
             if isinstance(spec, str):
                 if not re.fullmatch(VERSION_RE, spec):
-                    raise ValueError(f"{key}: {spec!r} is not a release such as \"2.8\", \"2.8.0\" "
-                                     "or \"2.15.0.post1\" (pre-releases are not supported)")
+                    raise ValueError(
+                        f'{key}: {spec!r} is not a release such as "2.8", "2.8.0" '
+                        'or "2.15.0.post1" (pre-releases are not supported)'
+                    )
                 spec = FrameworkSpec(version=spec)
             if spec.backend is not None and key != "keras":
                 raise ValueError(f"{key}: only keras takes a backend")
@@ -220,9 +226,7 @@ class Profile(_Strict):
     @classmethod
     def _quoted_versions(cls, value: Any) -> Any:
         if isinstance(value, float | int) and not isinstance(value, bool):
-            raise ValueError(
-                f"{value!r} must be a quoted string, e.g. \"{value}\" (YAML reads 12.10 as 12.1)"
-            )
+            raise ValueError(f'{value!r} must be a quoted string, e.g. "{value}" (YAML reads 12.10 as 12.1)')
         return value
 
     @field_validator("env")
@@ -259,8 +263,10 @@ class Profile(_Strict):
 
     def framework_specs(self) -> dict[str, FrameworkSpec]:
         """Frameworks with shorthand expanded (the validator guarantees FrameworkSpec values)."""
-        return {k: v if isinstance(v, FrameworkSpec) else FrameworkSpec(version=v)
-                for k, v in self.frameworks.items()}  # None never survives the validator
+        return {
+            k: v if isinstance(v, FrameworkSpec) else FrameworkSpec(version=v)
+            for k, v in self.frameworks.items()
+        }  # None never survives the validator
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -272,16 +278,12 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return dict(loader.construct_pairs(node))
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def format_validation_error(source: str, exc: ValidationError) -> str:

@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 _DIGEST_LINE = re.compile(r"^(?P<tag>\S+): digest: (?P<digest>sha256:[0-9a-f]{64}) size: \d+$")
 _REFERENCE = re.compile(
     r"^(?P<repo>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
-    r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?$")
-_AUTH = re.compile(r"unauthorized|authentication required|denied|no basic auth credentials",
-                   re.IGNORECASE)
+    r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?$"
+)
+_AUTH = re.compile(r"unauthorized|authentication required|denied|no basic auth credentials", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -42,27 +42,34 @@ class PushResult:
         return f"{self.reference.rsplit(':', 1)[0]}@{self.digest}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"image_id": self.image_id, "reference": self.reference, "digest": self.digest,
-                "pinned": self.pinned, "lock_digest": self.lock_digest}
+        return {
+            "image_id": self.image_id,
+            "reference": self.reference,
+            "digest": self.digest,
+            "pinned": self.pinned,
+            "lock_digest": self.lock_digest,
+        }
 
 
 def parse_reference(ref: str) -> tuple[str, str]:
     """(repository, tag) of a push target; the tag defaults to `latest`, explicitly."""
     match = _REFERENCE.fullmatch(ref)
     if not match or len(ref) > 255:
-        raise UsageError(f"{ref!r} is not a valid image reference: use [registry[:port]/]name[:tag] "
-                         "in lowercase (for example localhost:5000/team/pytorch-cpu:2026-11)")
+        raise UsageError(
+            f"{ref!r} is not a valid image reference: use [registry[:port]/]name[:tag] "
+            "in lowercase (for example localhost:5000/team/pytorch-cpu:2026-11)"
+        )
     return match.group("repo"), match.group("tag") or "latest"
 
 
 def _registry_of(repo: str) -> str:
     first = repo.split("/")[0]
-    return first if "/" in repo and ("." in first or ":" in first or first == "localhost") \
-        else "docker.io"
+    return first if "/" in repo and ("." in first or ":" in first or first == "localhost") else "docker.io"
 
 
-def push(client: docker.DockerClient, image: str, ref: str, *, resources: Resources,
-         emit: Emit = ignore) -> PushResult:
+def push(
+    client: docker.DockerClient, image: str, ref: str, *, resources: Resources, emit: Emit = ignore
+) -> PushResult:
     """Tag `image` as `ref` and push that one tag; RegistryUnreachable (exit 6) on any failure.
 
     The new tag is removed again when the push fails or is interrupted.
@@ -96,8 +103,11 @@ def push(client: docker.DockerClient, image: str, ref: str, *, resources: Resour
 def _read_event(event: dict[str, Any], repo: str, tag: str) -> str | None:
     if "error" in event or "errorDetail" in event:
         message = str(event.get("error") or event.get("errorDetail", {}).get("message", "")).strip()
-        hint = (f"Log in first: docker login {_registry_of(repo)}" if _AUTH.search(message)
-                else "Check that the registry is up and reachable from the engine.")
+        hint = (
+            f"Log in first: docker login {_registry_of(repo)}"
+            if _AUTH.search(message)
+            else "Check that the registry is up and reachable from the engine."
+        )
         raise RegistryUnreachable(f"the push of {repo}:{tag} failed: {message}", hint=hint)
     aux = event.get("aux")
     if isinstance(aux, dict) and str(aux.get("Digest", "")).startswith("sha256:"):
@@ -114,5 +124,6 @@ def _ask_registry(client: docker.DockerClient, ref: str) -> str:
     try:
         return str(client.images.get_registry_data(ref).id)
     except DockerException as exc:
-        raise RegistryUnreachable(f"pushed {ref}, but neither the push nor the registry told its "
-                                  f"digest: {str(exc)[:200]}") from None
+        raise RegistryUnreachable(
+            f"pushed {ref}, but neither the push nor the registry told its digest: {str(exc)[:200]}"
+        ) from None

@@ -60,15 +60,25 @@ def make_request(profile: Profile, matrix: Matrix, registry: Registry) -> Reques
     toolkit = profile.cuda if acc == "cuda" else profile.rocm if acc == "rocm" else None
     _check_names(matrix, registry, profile, toolkit, specs)
     return Request(
-        accelerator=acc, toolkit=toolkit, os=profile.os, python=profile.python,
-        frameworks=tuple(Wanted(name, Pin(spec.version) if spec.version else None,
-                                spec.companions, name in implicit) for name, spec in specs.items()),
+        accelerator=acc,
+        toolkit=toolkit,
+        os=profile.os,
+        python=profile.python,
+        frameworks=tuple(
+            Wanted(name, Pin(spec.version) if spec.version else None, spec.companions, name in implicit)
+            for name, spec in specs.items()
+        ),
         keras_backend=backend,
     )
 
 
-def _check_names(matrix: Matrix, registry: Registry, profile: Profile, toolkit: str | None,
-                 specs: Mapping[str, FrameworkSpec]) -> None:
+def _check_names(
+    matrix: Matrix,
+    registry: Registry,
+    profile: Profile,
+    toolkit: str | None,
+    specs: Mapping[str, FrameworkSpec],
+) -> None:
     acc = profile.accelerator
     if toolkit is not None and matrix.toolkit(acc, toolkit) is None:
         known = ", ".join(t.version for t in matrix.toolkit_entries(acc))
@@ -78,14 +88,17 @@ def _check_names(matrix: Matrix, registry: Registry, profile: Profile, toolkit: 
         raise ResolveError(f"os: {profile.os!r} is not in the matrix; known: {known}")
     if profile.python is not None and profile.python not in {o.python_minor for o in matrix.os}:
         known = ", ".join(f"{o.python_minor} ({o.name})" for o in matrix.os)
-        raise ResolveError(f"python: {profile.python} is not the Python of any supported OS; dlenv "
-                           f"uses the OS's Python: {known}")
+        raise ResolveError(
+            f"python: {profile.python} is not the Python of any supported OS; dlenv "
+            f"uses the OS's Python: {known}"
+        )
     for name, spec in specs.items():
         fw = matrix.frameworks[name]
         if acc not in fw.accelerators:
             why = fw.retired or f"{name} has no {acc} build."
-            raise ResolveError(f"frameworks.{name}: {why} Use accelerator "
-                               f"{' or '.join(fw.accelerators)} for {name}.")
+            raise ResolveError(
+                f"frameworks.{name}: {why} Use accelerator {' or '.join(fw.accelerators)} for {name}."
+            )
         if spec.version is None:
             continue
         releases = [r for r in registry.releases(fw.package) if r.version >= Version(fw.since)]
@@ -93,7 +106,8 @@ def _check_names(matrix: Matrix, registry: Registry, profile: Profile, toolkit: 
             newest = ", ".join(str(r.version) for r in releases[:8])
             raise ResolveError(
                 f"frameworks.{name}: version {spec.version} is not in the matrix: {fw.package} has no "
-                f"such release on PyPI since {fw.since} (newest: {newest}; `dlenv matrix` lists all)")
+                f"such release on PyPI since {fw.since} (newest: {newest}; `dlenv matrix` lists all)"
+            )
 
 
 def _os_python_conflict(matrix: Matrix, request: Request) -> str | None:
@@ -122,12 +136,14 @@ def _alternatives(matrix: Matrix, registry: Registry, request: Request) -> list[
     for i, wanted in enumerate(request.frameworks):
         if wanted.pin is None:
             continue
-        relaxed = replace(request, frameworks=(*request.frameworks[:i], replace(wanted, pin=None),
-                                               *request.frameworks[i + 1:]))
+        relaxed = replace(
+            request,
+            frameworks=(*request.frameworks[:i], replace(wanted, pin=None), *request.frameworks[i + 1 :]),
+        )
         found = Solver(matrix, registry, relaxed).solve()
         if found is not None:
             got = found.build(wanted.name).version
-            out.append(f"set {wanted.name} to \"{got}\" (keeps the rest): {_describe(found, relaxed)}")
+            out.append(f'set {wanted.name} to "{got}" (keeps the rest): {_describe(found, relaxed)}')
     for key in ("toolkit", "os", "python"):
         if getattr(request, key) is None:
             continue
@@ -140,9 +156,12 @@ def _alternatives(matrix: Matrix, registry: Registry, request: Request) -> list[
         found = Solver(matrix, registry, relaxed).solve()
         if found is not None:
             field_name = request.accelerator if key == "toolkit" else key
-            value = {"toolkit": found.toolkit.version if found.toolkit else "",
-                     "os": found.os.name, "python": found.os.python_minor}[key]
-            out.append(f"set {field_name} to \"{value}\": {_describe(found, relaxed)}")
+            value = {
+                "toolkit": found.toolkit.version if found.toolkit else "",
+                "os": found.os.name,
+                "python": found.os.python_minor,
+            }[key]
+            out.append(f'set {field_name} to "{value}": {_describe(found, relaxed)}')
     if len([w for w in request.frameworks if not w.implicit]) > 1:
         for wanted in request.frameworks:
             rest = tuple(w for w in request.frameworks if w.name != wanted.name)
@@ -151,8 +170,9 @@ def _alternatives(matrix: Matrix, registry: Registry, request: Request) -> list[
     return list(dict.fromkeys(out))
 
 
-def _impossible(profile: Profile, matrix: Matrix, registry: Registry, request: Request,
-                solver: Solver) -> ResolveError:
+def _impossible(
+    profile: Profile, matrix: Matrix, registry: Registry, request: Request, solver: Solver
+) -> ResolveError:
     reasons = solver.reasons.first(_MAX_REASONS)
     conflict = _os_python_conflict(matrix, request)
     if conflict:
@@ -160,14 +180,19 @@ def _impossible(profile: Profile, matrix: Matrix, registry: Registry, request: R
     if not reasons:
         reasons = ["no base image of the requested toolkit and OS exists"]
     alternatives = _alternatives(matrix, registry, request)
-    hint = ("Nearest valid alternatives:\n" + "\n".join(f"  - {a}" for a in alternatives)
-            if alternatives else "No nearby alternative exists; see `dlenv matrix`.")
-    return ResolveError(f"profile {profile.name!r} asks for an impossible combination: "
-                        + "; ".join(reasons) + ".", hint=hint)
+    hint = (
+        "Nearest valid alternatives:\n" + "\n".join(f"  - {a}" for a in alternatives)
+        if alternatives
+        else "No nearby alternative exists; see `dlenv matrix`."
+    )
+    return ResolveError(
+        f"profile {profile.name!r} asks for an impossible combination: " + "; ".join(reasons) + ".", hint=hint
+    )
 
 
-def _frameworks(matrix: Matrix, request: Request, solver: Solver, choice: Choice
-                ) -> tuple[list[ResolvedFramework], list[str]]:
+def _frameworks(
+    matrix: Matrix, request: Request, solver: Solver, choice: Choice
+) -> tuple[list[ResolvedFramework], list[str]]:
     frameworks: list[ResolvedFramework] = []
     warnings: list[str] = []
     for wanted, build in zip(request.frameworks, choice.builds, strict=True):
@@ -177,29 +202,42 @@ def _frameworks(matrix: Matrix, request: Request, solver: Solver, choice: Choice
             req = solver.companion_requirement(build, companion)
             assert req is not None  # the solver refused combinations without one
             reqs.append(req)
-        frameworks.append(ResolvedFramework(
-            name=wanted.name, version=str(build.version), variant=build.variant,
-            import_name=fw.import_name, requirements=tuple(reqs), index=build.index,
-            find_links=build.find_links, implicit=wanted.implicit, confidence=build.confidence,
-            source=matrix.sources.get(build.source, build.source),
-            cuda_libraries=str(build.cuda) if build.cuda else None))
+        frameworks.append(
+            ResolvedFramework(
+                name=wanted.name,
+                version=str(build.version),
+                variant=build.variant,
+                import_name=fw.import_name,
+                requirements=tuple(reqs),
+                index=build.index,
+                find_links=build.find_links,
+                implicit=wanted.implicit,
+                confidence=build.confidence,
+                source=matrix.sources.get(build.source, build.source),
+                cuda_libraries=str(build.cuda) if build.cuda else None,
+            )
+        )
         if fw.retired:
             warnings.append(f"{wanted.name}: {fw.retired}")
         if build.confidence == "U":
-            warnings.append(f"{wanted.name} {build.version} ({build.variant}): that build is "
-                            f"unverified ({build.source}).")
+            warnings.append(
+                f"{wanted.name} {build.version} ({build.variant}): that build is unverified ({build.source})."
+            )
         if build.release.yanked:
             warnings.append(f"{wanted.name} {build.version} was yanked from PyPI.")
     cuda_builds = [b for b in choice.builds if b.cuda is not None and b.index]
     if len([b for b in choice.builds if b.cuda is not None]) > 1 and cuda_builds:
         names = ", ".join(f"{b.framework} {b.version}+{b.variant}" for b in cuda_builds)
-        warnings.append(f"{names}: its nvidia-* pins are published only on its vendor index; "
-                        "`dlenv validate --resolve` checks them where that index is reachable.")
+        warnings.append(
+            f"{names}: its nvidia-* pins are published only on its vendor index; "
+            "`dlenv validate --resolve` checks them where that index is reachable."
+        )
     return frameworks, warnings
 
 
-def build_spec(profile: Profile, matrix: Matrix, registry: Registry, request: Request,
-               solver: Solver, choice: Choice) -> BuildSpec:
+def build_spec(
+    profile: Profile, matrix: Matrix, registry: Registry, request: Request, solver: Solver, choice: Choice
+) -> BuildSpec:
     """Write the solver's choice, and everything that follows from it, into a BuildSpec."""
     acc = profile.accelerator
     tk = choice.toolkit
@@ -228,26 +266,46 @@ def build_spec(profile: Profile, matrix: Matrix, registry: Registry, request: Re
         env["NVIDIA_DRIVER_CAPABILITIES"] = "compute,utility"
     env.update(profile.env)
     return BuildSpec(
-        profile=profile.name, accelerator=acc, toolkit=tk.version if tk else None,
+        profile=profile.name,
+        accelerator=acc,
+        toolkit=tk.version if tk else None,
         toolkit_tag=tk.tag if tk else None,
         min_driver=tk.driver if tk is not None and not isinstance(tk, RocmEntry) else None,
         gfx_targets=tk.gfx if isinstance(tk, RocmEntry) else (),
-        os=choice.os.name, python=choice.os.python_minor, python_full=choice.os.python,
-        glibc=choice.os.glibc, base_image=base, base_image_overridden=profile.base_image is not None,
-        frameworks=tuple(frameworks), keras_backend=request.keras_backend, system_apt=system_apt,
+        os=choice.os.name,
+        python=choice.os.python_minor,
+        python_full=choice.os.python,
+        glibc=choice.os.glibc,
+        base_image=base,
+        base_image_overridden=profile.base_image is not None,
+        frameworks=tuple(frameworks),
+        keras_backend=request.keras_backend,
+        system_apt=system_apt,
         apt=tuple(sorted(set(profile.apt) - set(system_apt))),
         packages=tuple(sorted(dict.fromkeys(profile.packages))),
-        pip=PipSources(index_url=profile.pip.index_url, extra_index_urls=profile.pip.extra_index_urls,
-                       find_links=profile.pip.find_links, vendor_indexes=profile.pip.vendor_indexes),
+        pip=PipSources(
+            index_url=profile.pip.index_url,
+            extra_index_urls=profile.pip.extra_index_urls,
+            find_links=profile.pip.find_links,
+            vendor_indexes=profile.pip.vendor_indexes,
+        ),
         env=tuple(sorted(env.items())),
         user=UserSpec(name=profile.user.name, uid=profile.user.uid, gid=profile.user.gid),
-        runtime=RuntimeOptions(gpus=runtime.gpus, devices=runtime.devices,
-                               group_add=runtime.group_add, security_opt=runtime.security_opt,
-                               shm_size=runtime.shm_size),
-        smoke=SmokeSpec(device=acc, frameworks=tuple(f.name for f in frameworks
-                                                     if not f.implicit or f.name == "keras"),
-                        models=profile.smoke.models, steps=profile.smoke.steps,
-                        timeout=profile.smoke.timeout),
-        warnings=tuple(warnings), matrix_updated=matrix.updated,
+        runtime=RuntimeOptions(
+            gpus=runtime.gpus,
+            devices=runtime.devices,
+            group_add=runtime.group_add,
+            security_opt=runtime.security_opt,
+            shm_size=runtime.shm_size,
+        ),
+        smoke=SmokeSpec(
+            device=acc,
+            frameworks=tuple(f.name for f in frameworks if not f.implicit or f.name == "keras"),
+            models=profile.smoke.models,
+            steps=profile.smoke.steps,
+            timeout=profile.smoke.timeout,
+        ),
+        warnings=tuple(warnings),
+        matrix_updated=matrix.updated,
         registry_as_of=registry.as_of or "",
     )

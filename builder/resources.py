@@ -68,8 +68,9 @@ class Resources:
         self._kept.add(item)
 
     def pending(self) -> list[str]:
-        return [c for c in self._containers if c not in self._kept] + \
-               [t for t in self._tags if t not in self._kept]
+        return [c for c in self._containers if c not in self._kept] + [
+            t for t in self._tags if t not in self._kept
+        ]
 
     def cleanup(self) -> CleanupReport:
         """Remove everything registered and not kept; bounded in time, never raises."""
@@ -89,8 +90,9 @@ class Resources:
             labelled = _quietly(_labelled, client, self.run_id) or []
             for container in dict.fromkeys(containers + labelled):
                 if time.monotonic() > deadline:
-                    report.failed.append(f"container {container} (cleanup took too long; "
-                                         f"docker rm -f {container})")
+                    report.failed.append(
+                        f"container {container} (cleanup took too long; docker rm -f {container})"
+                    )
                     continue
                 removed = _quietly(_remove_container, client, container)
                 if removed is None:
@@ -138,8 +140,9 @@ class Resources:
             interrupts.check()
 
 
-def _quietly(action: Callable[[docker.DockerClient, str], T], client: docker.DockerClient,
-             item: str) -> T | None:
+def _quietly(
+    action: Callable[[docker.DockerClient, str], T], client: docker.DockerClient, item: str
+) -> T | None:
     """Run one bounded cleanup call; None when the engine failed to do it."""
     try:
         return action(client, item)

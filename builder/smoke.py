@@ -61,8 +61,11 @@ class SmokeResult:
     def as_json(self) -> dict[str, Any]:
         """The result as the image printed it (unset optional fields left out)."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        data = {k: v for k, v in data.items()
-                if v is not None or k in ("framework_version", "device", "device_name")}
+        data = {
+            k: v
+            for k, v in data.items()
+            if v is not None or k in ("framework_version", "device", "device_name")
+        }
         return {**data, **self.extra}
 
 
@@ -81,8 +84,9 @@ class SmokeReport:
         """Why the run failed, in one paragraph."""
         if not self.results:
             tail = self.stderr_tail.strip().splitlines()[-8:]
-            return (f"the smoke test of {self.image} printed no result (exit {self.exit_code}).\n"
-                    + "\n".join(f"    {line}" for line in tail))
+            return f"the smoke test of {self.image} printed no result (exit {self.exit_code}).\n" + "\n".join(
+                f"    {line}" for line in tail
+            )
         failed = [r for r in self.results if not r.ok]
         if not failed:
             return f"the smoke test of {self.image} exited with {self.exit_code}"
@@ -107,8 +111,10 @@ def parse_results(stdout: str) -> tuple[SmokeResult, ...]:
 def _start_error(image: str, text: str) -> SmokeFailed:
     hint = None
     if "could not select device driver" in text:
-        hint = ("No GPU runtime: install the NVIDIA container toolkit and run "
-                "`nvidia-ctk runtime configure --runtime=docker`, or use --allow-cpu.")
+        hint = (
+            "No GPU runtime: install the NVIDIA container toolkit and run "
+            "`nvidia-ctk runtime configure --runtime=docker`, or use --allow-cpu."
+        )
     elif "/dev/kfd" in text or "/dev/dri" in text:
         hint = "No AMD GPU device nodes on this host (/dev/kfd, /dev/dri); or use --allow-cpu."
     return SmokeFailed(f"the smoke container for {image} could not start: {text[:400]}", hint=hint)
@@ -162,8 +168,9 @@ def run_smoke(
         code = _wait(wrapped, image, timeout)
         with engine.answering(f"reading the smoke test's output of {image}"):
             out, err = container.get_logs()
-        return SmokeReport(image, code, parse_results(out.decode(errors="replace")),
-                           err.decode(errors="replace")[-3000:])
+        return SmokeReport(
+            image, code, parse_results(out.decode(errors="replace")), err.decode(errors="replace")[-3000:]
+        )
     finally:
         # The normal path removes its own container. After a signal the caller's cleanup does
         # it instead, with a fresh client: this one may be stuck in the middle of a request.

@@ -44,7 +44,7 @@ class Pin:
         if self.exact:
             return version == self.version
         prefix = self.version.release  # "2.8" is any 2.8.x (post releases included)
-        return version.release[:len(prefix)] == prefix
+        return version.release[: len(prefix)] == prefix
 
 
 @dataclass(frozen=True)
@@ -111,10 +111,14 @@ def companion_release(registry: Registry, companion: str, release: Release) -> R
         for req in candidate.requires:
             if canonicalize_name(req.name) != release.name:
                 continue
-            floors = [Version(s.version.rstrip(".*")) for s in req.specifier
-                      if s.operator in ("==", ">=", "~=")]
-            if floors and all((f.major, f.minor) == line for f in floors) and \
-                    req.specifier.contains(release.version, prereleases=True):
+            floors = [
+                Version(s.version.rstrip(".*")) for s in req.specifier if s.operator in ("==", ">=", "~=")
+            ]
+            if (
+                floors
+                and all((f.major, f.minor) == line for f in floors)
+                and req.specifier.contains(release.version, prereleases=True)
+            ):
                 return candidate
     return None
 
@@ -145,8 +149,9 @@ class Solver:
         req = self.request
         if req.accelerator == "cpu":
             return [None]
-        entries: list[Toolkit] = [t for t in self.matrix.toolkit_entries(req.accelerator)
-                                  if req.toolkit in (None, t.version)]
+        entries: list[Toolkit] = [
+            t for t in self.matrix.toolkit_entries(req.accelerator) if req.toolkit in (None, t.version)
+        ]
         return [*sorted(entries, key=lambda t: Version(t.version), reverse=True)]
 
     def _oses(self, toolkit: Toolkit | None) -> list[tuple[int, OsEntry]]:
@@ -162,8 +167,14 @@ class Solver:
             out.append((rank, entry))
         return out
 
-    def _search(self, toolkit: Toolkit | None, os_entry: OsEntry, rank: int,
-                lists: list[list[Build]], chosen: tuple[Build, ...]) -> Choice | None:
+    def _search(
+        self,
+        toolkit: Toolkit | None,
+        os_entry: OsEntry,
+        rank: int,
+        lists: list[list[Build]],
+        chosen: tuple[Build, ...],
+    ) -> Choice | None:
         if len(chosen) == len(lists):
             resolved = self._resolve(chosen, os_entry)
             assert not isinstance(resolved, Conflict)
@@ -180,8 +191,7 @@ class Solver:
     def _builds(self, name: str, release: Release) -> list[Build]:
         key = ("builds", id(self.matrix), name, str(release.version), self.request.accelerator)
         if key not in self._memo:
-            self._memo[key] = builds_of(self.matrix, self.registry, name, release,
-                                        self.request.accelerator)
+            self._memo[key] = builds_of(self.matrix, self.registry, name, release, self.request.accelerator)
         builds: list[Build] = self._memo[key]
         return builds
 
@@ -208,19 +218,24 @@ class Solver:
             for build in fitting:
                 why = build.gate.why_not(python, glibc)
                 if why:
-                    self.reasons.add(f"{wanted.name} {release.version} ({build.variant}) {why}, but "
-                                     f"{os_entry.name} provides Python {os_entry.python_minor}")
+                    self.reasons.add(
+                        f"{wanted.name} {release.version} ({build.variant}) {why}, but "
+                        f"{os_entry.name} provides Python {os_entry.python_minor}"
+                    )
                 elif build.confidence == "U" and wanted.pin is None:
-                    self.reasons.add(f"{wanted.name} {release.version} ({build.variant}): that "
-                                     "build is unverified (pin the version to use it)")
+                    self.reasons.add(
+                        f"{wanted.name} {release.version} ({build.variant}): that "
+                        "build is unverified (pin the version to use it)"
+                    )
                 else:
                     out.append(build)
                     break  # the first fitting build of a release is the preferred one
         # A pinned request may use unverified builds, but verified ones come first.
         return sorted(out, key=lambda b: b.confidence == "U")
 
-    def _toolkit_reason(self, name: str, release: Release, builds: list[Build],
-                        toolkit: Toolkit | None) -> str:
+    def _toolkit_reason(
+        self, name: str, release: Release, builds: list[Build], toolkit: Toolkit | None
+    ) -> str:
         acc = self.request.accelerator
         if toolkit is None:
             return f"{name} {release.version} has no {_SHOWN[acc]} build"
@@ -230,22 +245,29 @@ class Solver:
         else:
             rocms = sorted({b.rocm for b in builds if b.rocm is not None}, key=Version)
             listed = ", ".join(r if "." in r else f"{r}.x" for r in rocms)
-        return (f"{name} {release.version} has {_SHOWN[acc]} builds for {acc} {listed} only, "
-                f"not {toolkit.version}")
+        return (
+            f"{name} {release.version} has {_SHOWN[acc]} builds for {acc} {listed} only, "
+            f"not {toolkit.version}"
+        )
 
     # -- agreement between frameworks -------------------------------------------------------
     def _agree(self, combo: tuple[Build, ...], os_entry: OsEntry) -> bool:
         majors = {b.cuda.major: b for b in combo if b.cuda is not None}
         if len(majors) > 1:
             a, b = list(majors.values())[:2]
-            self.reasons.add(f"{a.framework} {a.version} ({a.variant}) uses CUDA {a.cuda} libraries "
-                             f"and {b.framework} {b.version} ({b.variant}) CUDA {b.cuda}: one "
-                             "image would carry both CUDA library sets")
+            self.reasons.add(
+                f"{a.framework} {a.version} ({a.variant}) uses CUDA {a.cuda} libraries "
+                f"and {b.framework} {b.version} ({b.variant}) CUDA {b.cuda}: one "
+                "image would carry both CUDA library sets"
+            )
             return False
         flavours = {b.base_flavour for b in combo if b.base_flavour}
         if len(flavours) > 1:
-            self.reasons.add("the frameworks need different CUDA base images (" + ", ".join(
-                f"{b.framework} {b.version}: {b.base_flavour or 'base'}" for b in combo) + ")")
+            self.reasons.add(
+                "the frameworks need different CUDA base images ("
+                + ", ".join(f"{b.framework} {b.version}: {b.base_flavour or 'base'}" for b in combo)
+                + ")"
+            )
             return False
         if not self._backend_ok(combo):
             return False
@@ -265,8 +287,10 @@ class Solver:
             return True
         minimum = self.matrix.frameworks["keras"].min_backend.get(provider.framework)
         if minimum and provider.version < Version(minimum):
-            self.reasons.add(f"keras {keras.version} needs {provider.framework} >= {minimum} as its "
-                             f"backend, not {provider.version}")
+            self.reasons.add(
+                f"keras {keras.version} needs {provider.framework} >= {minimum} as its "
+                f"backend, not {provider.version}"
+            )
             return False
         return True
 

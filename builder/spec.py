@@ -145,8 +145,9 @@ class BuildSpec(_Frozen):
             names.LABEL_FRAMEWORKS: versions,
             names.LABEL_SMOKE: names.SMOKE_COMMAND,
             names.LABEL_SMOKE_TIMEOUT: str(self.smoke.timeout),
-            names.LABEL_RUNTIME: json.dumps(self.runtime.model_dump(mode="json"), sort_keys=True,
-                                           separators=(",", ":")),
+            names.LABEL_RUNTIME: json.dumps(
+                self.runtime.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+            ),
         }
         return labels
 

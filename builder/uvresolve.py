@@ -23,9 +23,11 @@ from builder.errors import DlenvError, IndexUnreachable, ResolveError
 from builder.prepare import Sources
 
 # uv's messages for an index it could not reach (network, DNS, TLS, HTTP errors).
-_UNREACHABLE = re.compile(r"Failed to fetch|error sending request|dns error|Connection refused|"
-                          r"certificate|tls|timed out|status code (401|403|407|5\d\d)",
-                          re.IGNORECASE)
+_UNREACHABLE = re.compile(
+    r"Failed to fetch|error sending request|dns error|Connection refused|"
+    r"certificate|tls|timed out|status code (401|403|407|5\d\d)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,37 @@ def uv_version() -> str:
     return " ".join(out.stdout.split()[:2]) or "uv"
 
 
-def _command(requirements: Path, output: Path, platform: Platform, sources: Sources,
-             constraints: Path | None, upgrade: bool, upgrade_packages: Sequence[str]) -> list[str]:
-    cmd = [uv_binary(), "pip", "compile", str(requirements), "--quiet", "--no-header",
-           "--python-version", platform.python, "--python-platform", platform.uv_platform,
-           "--only-binary", ":all:", "--format", "pylock.toml", "-o", str(output),
-           # pip's behaviour (the build installs with pip): best version across all indexes.
-           "--index-strategy", "unsafe-best-match", "--no-config"]
+def _command(
+    requirements: Path,
+    output: Path,
+    platform: Platform,
+    sources: Sources,
+    constraints: Path | None,
+    upgrade: bool,
+    upgrade_packages: Sequence[str],
+) -> list[str]:
+    cmd = [
+        uv_binary(),
+        "pip",
+        "compile",
+        str(requirements),
+        "--quiet",
+        "--no-header",
+        "--python-version",
+        platform.python,
+        "--python-platform",
+        platform.uv_platform,
+        "--only-binary",
+        ":all:",
+        "--format",
+        "pylock.toml",
+        "-o",
+        str(output),
+        # pip's behaviour (the build installs with pip): best version across all indexes.
+        "--index-strategy",
+        "unsafe-best-match",
+        "--no-config",
+    ]
     if sources.index_url:
         cmd += ["--index-url", sources.index_url]
     for url in sources.extra_index_urls:
@@ -121,12 +147,19 @@ def _parse(text: str) -> tuple[LockedPackage, ...]:
         wheels = []
         for wheel in entry.get("wheels", []):
             url = str(wheel.get("url") or wheel.get("path") or "")
-            wheels.append(LockedWheel(name=url.rsplit("/", 1)[-1], url=url,
-                                      sha256=str(wheel.get("hashes", {}).get("sha256", "")),
-                                      size=wheel.get("size")))
+            wheels.append(
+                LockedWheel(
+                    name=url.rsplit("/", 1)[-1],
+                    url=url,
+                    sha256=str(wheel.get("hashes", {}).get("sha256", "")),
+                    size=wheel.get("size"),
+                )
+            )
         if not wheels or any(not w.sha256 for w in wheels):
-            raise ResolveError(f"uv found no wheel with a sha256 hash for {entry.get('name')} "
-                               f"{entry.get('version')}: a lock needs one for every package")
+            raise ResolveError(
+                f"uv found no wheel with a sha256 hash for {entry.get('name')} "
+                f"{entry.get('version')}: a lock needs one for every package"
+            )
         packages.append(LockedPackage(str(entry["name"]), str(entry["version"]), tuple(wheels)))
     return tuple(sorted(packages, key=lambda p: p.name))
 
@@ -139,21 +172,31 @@ def _failure(stderr: str, platform: Platform) -> DlenvError:
         explanation = re.sub(r"\s+", " ", re.sub(r"cause:|[╰─▶│×]", " ", explanation)).strip()
         return ResolveError(
             f"the requirements conflict for Python {platform.python} on {platform.uv_platform} "
-            f"(uv, the real resolver): {explanation}")
+            f"(uv, the real resolver): {explanation}"
+        )
     if _UNREACHABLE.search(text):
-        first = next((line.strip() for line in text.splitlines() if "Failed to fetch" in line),
-                     text.splitlines()[0])
+        first = next(
+            (line.strip() for line in text.splitlines() if "Failed to fetch" in line), text.splitlines()[0]
+        )
         return IndexUnreachable(
             f"a package index could not be reached while resolving: {first.removeprefix('cause: ')}",
             hint="Check the network or proxy, the index URLs (profile `pip:` or --pip-from-host), "
-            "and the CA bundle (--ca-bundle) of a TLS-intercepting proxy.")
+            "and the CA bundle (--ca-bundle) of a TLS-intercepting proxy.",
+        )
     return ResolveError(f"uv could not resolve the requirements: {text[-1500:]}")
 
 
-def resolve(requirements: Sequence[str], platform: Platform, sources: Sources, *,
-            constraints: Sequence[str] = (), preferences: Sequence[LockedPackage] = (),
-            upgrade: bool = False, upgrade_packages: Sequence[str] = (),
-            timeout: int = 1800) -> Resolution:
+def resolve(
+    requirements: Sequence[str],
+    platform: Platform,
+    sources: Sources,
+    *,
+    constraints: Sequence[str] = (),
+    preferences: Sequence[LockedPackage] = (),
+    upgrade: bool = False,
+    upgrade_packages: Sequence[str] = (),
+    timeout: int = 1800,
+) -> Resolution:
     """Resolve with uv for the platform; hashes for every wheel; ResolveError / IndexUnreachable."""
     import tomli_w
 
@@ -167,15 +210,35 @@ def resolve(requirements: Sequence[str], platform: Platform, sources: Sources, *
             constraint_file.write_text("\n".join(constraints) + "\n")
         output = folder / "pylock.toml"
         if preferences:  # uv keeps the pins of an existing output file unless told to upgrade
-            output.write_text(tomli_w.dumps({"lock-version": "1.0", "created-by": "dlenv", "packages": [
-                {"name": p.name, "version": p.version,
-                 "wheels": [{"url": w.url, "hashes": {"sha256": w.sha256}} for w in p.wheels]}
-                for p in preferences]}))
-        cmd = _command(folder / "requirements.in", output, platform, sources, constraint_file,
-                       upgrade, upgrade_packages)
+            output.write_text(
+                tomli_w.dumps(
+                    {
+                        "lock-version": "1.0",
+                        "created-by": "dlenv",
+                        "packages": [
+                            {
+                                "name": p.name,
+                                "version": p.version,
+                                "wheels": [{"url": w.url, "hashes": {"sha256": w.sha256}} for w in p.wheels],
+                            }
+                            for p in preferences
+                        ],
+                    }
+                )
+            )
+        cmd = _command(
+            folder / "requirements.in", output, platform, sources, constraint_file, upgrade, upgrade_packages
+        )
         try:
-            result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                    env=_environment(sources), cwd=folder, check=False)
+            result = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=_environment(sources),
+                cwd=folder,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise IndexUnreachable(f"uv did not finish resolving within {timeout} s") from None
         if result.returncode != 0:

@@ -36,9 +36,14 @@ class Manifest:
     raw: dict[str, Any]
 
     def as_json(self) -> dict[str, Any]:
-        return {"image": self.image, "image_id": self.image_id, "content_digest": self.digest,
-                "files": self.entries, "python_packages": len(self.python),
-                "debian_packages": len(self.debian)}
+        return {
+            "image": self.image,
+            "image_id": self.image_id,
+            "content_digest": self.digest,
+            "files": self.entries,
+            "python_packages": len(self.python),
+            "debian_packages": len(self.debian),
+        }
 
 
 def manifest(client: docker.DockerClient, image: str, resources: Resources) -> Manifest:
@@ -52,23 +57,34 @@ def manifest(client: docker.DockerClient, image: str, resources: Resources) -> M
     name = resources.container_name("verify")
     with engine.answering(f"reading {image}"):
         try:
-            out = client.containers.run(image_id, [f"{VENV}/bin/python", "-c", code, VENV],
-                                        name=name, labels=resources.labels, remove=True,
-                                        network_disabled=True, stdout=True, stderr=False)
+            out = client.containers.run(
+                image_id,
+                [f"{VENV}/bin/python", "-c", code, VENV],
+                name=name,
+                labels=resources.labels,
+                remove=True,
+                network_disabled=True,
+                stdout=True,
+                stderr=False,
+            )
         except (ContainerError, ImageNotFound) as exc:
-            raise CheckFailed(f"{image} has no {VENV} to verify (not a dlenv image?): "
-                              f"{str(exc)[:200]}") from None
+            raise CheckFailed(
+                f"{image} has no {VENV} to verify (not a dlenv image?): {str(exc)[:200]}"
+            ) from None
     resources.forget(name)
     data = json.loads(out.decode().strip().splitlines()[-1])
-    canonical = json.dumps({k: data[k] for k in ("entries", "python", "debian")},
-                           sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        {k: data[k] for k in ("entries", "python", "debian")}, sort_keys=True, separators=(",", ":")
+    )
     digest = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-    return Manifest(image, image_id, digest, len(data["entries"]), tuple(data["python"]),
-                    tuple(data["debian"]), data)
+    return Manifest(
+        image, image_id, digest, len(data["entries"]), tuple(data["python"]), tuple(data["debian"]), data
+    )
 
 
 def against_lock(found: Manifest, lock: LockFile) -> list[str]:
     """Differences between an image's Python packages and a lock (empty: they agree)."""
+
     def key(name: str) -> str:
         return name.lower().replace("_", "-").replace(".", "-")
 
@@ -76,10 +92,8 @@ def against_lock(found: Manifest, lock: LockFile) -> list[str]:
     want = {key(p.name): p.version for p in lock.packages()}
     seed = {"pip", "setuptools", "wheel"}
     out = [f"missing {n}=={v}" for n, v in sorted(want.items()) if n not in have]
-    out += [f"{n}: lock {v}, image {have[n]}" for n, v in sorted(want.items())
-            if n in have and have[n] != v]
-    out += [f"not in the lock: {n}=={v}" for n, v in sorted(have.items())
-            if n not in want and n not in seed]
+    out += [f"{n}: lock {v}, image {have[n]}" for n, v in sorted(want.items()) if n in have and have[n] != v]
+    out += [f"not in the lock: {n}=={v}" for n, v in sorted(have.items()) if n not in want and n not in seed]
     return out
 
 

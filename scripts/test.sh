@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 TESTCONTAINERS_RYUK_DISABLED=true
 scripts/setup-host.sh
-.venv/bin/ruff check builder tests bench
+LINT_SCOPE=(builder tests bench dockerfiles/dlenv/smoke)
+.venv/bin/ruff check "${LINT_SCOPE[@]}"
+.venv/bin/ruff format --check "${LINT_SCOPE[@]}"
 .venv/bin/mypy
 .venv/bin/dlenv render --all --check
 .venv/bin/pytest tests "$@"

@@ -39,8 +39,12 @@ class FakeImages:
 class FakeApi:
     """Low-level API: a scripted build stream, tags, and a container table."""
 
-    def __init__(self, chunks: list[dict[str, Any]], image_id: str = "sha256:feed",
-                 labels: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        chunks: list[dict[str, Any]],
+        image_id: str = "sha256:feed",
+        labels: dict[str, str] | None = None,
+    ) -> None:
         self.chunks = chunks
         self.tags: dict[str, str] = {}
         self.images = {image_id: FakeImage(image_id, labels)}
@@ -58,8 +62,11 @@ class FakeApi:
     def containers(self, all: bool = False, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:  # noqa: A002
         wanted = (filters or {}).get("label", "")
         key, _, value = wanted.partition("=")
-        return [c for c in self.containers_table
-                if key in c["Labels"] and (not value or c["Labels"][key] == value)]
+        return [
+            c
+            for c in self.containers_table
+            if key in c["Labels"] and (not value or c["Labels"][key] == value)
+        ]
 
     def remove_container(self, container: str, force: bool = False, v: bool = False) -> None:
         from docker.errors import NotFound
@@ -93,7 +100,12 @@ class FakeClient:
 
 def successful_build(image_id: str = "feed") -> list[dict[str, Any]]:
     """The stream of a two-step classic build that succeeds."""
-    return [{"stream": "Step 1/2 : FROM debian\n"}, {"stream": " ---> abc\n"},
-            {"stream": "Step 2/2 : RUN true\n"}, {"stream": " ---> Running in 0123456789ab\n"},
-            {"stream": "Removing intermediate container 0123456789ab\n"},
-            {"aux": {"ID": f"sha256:{image_id}"}}, {"stream": f"Successfully built {image_id}\n"}]
+    return [
+        {"stream": "Step 1/2 : FROM debian\n"},
+        {"stream": " ---> abc\n"},
+        {"stream": "Step 2/2 : RUN true\n"},
+        {"stream": " ---> Running in 0123456789ab\n"},
+        {"stream": "Removing intermediate container 0123456789ab\n"},
+        {"aux": {"ID": f"sha256:{image_id}"}},
+        {"stream": f"Successfully built {image_id}\n"},
+    ]

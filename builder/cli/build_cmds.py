@@ -25,8 +25,9 @@ from builder.cli.common import (
 )
 from builder.errors import ProfileError, SmokeFailed, UsageError
 
-AllowCpuOpt = Annotated[bool, typer.Option("--allow-cpu", help="Accept a CPU run on a runner "
-                                           "without a GPU (the JSON says so).")]
+AllowCpuOpt = Annotated[
+    bool, typer.Option("--allow-cpu", help="Accept a CPU run on a runner without a GPU (the JSON says so).")
+]
 
 
 @app.command()
@@ -40,16 +41,30 @@ def build(
     smoke: Annotated[bool, typer.Option("--smoke", help="Smoke-test the image after building.")] = False,
     allow_cpu: AllowCpuOpt = False,
     ca_bundle: CaBundleOpt = None,
-    keep_ca: Annotated[bool, typer.Option("--keep-ca", help="Also install the CA in the image "
-                                          "(apt at build time, everything at run time).")] = False,
+    keep_ca: Annotated[
+        bool,
+        typer.Option(
+            "--keep-ca", help="Also install the CA in the image (apt at build time, everything at run time)."
+        ),
+    ] = False,
     pip_from_host: PipFromHostOpt = False,
-    locked: Annotated[bool, typer.Option("--locked", help="Install exactly the lock: FROM its "
-                                         "digest, every wheel hash-checked (exit 1 when the lock "
-                                         "is missing or stale).")] = False,
-    lock_file: Annotated[Path | None, typer.Option("--lock", help="With --locked: the lock file "
-                                                   "(default <profile>.dlenv.lock).")] = None,
-    push_ref: Annotated[str | None, typer.Option("--push", help="Push the built (and smoke-tested) "
-                                                 "image to REF; prints REPO@sha256:...")] = None,
+    locked: Annotated[
+        bool,
+        typer.Option(
+            "--locked",
+            help="Install exactly the lock: FROM its "
+            "digest, every wheel hash-checked (exit 1 when the lock "
+            "is missing or stale).",
+        ),
+    ] = False,
+    lock_file: Annotated[
+        Path | None,
+        typer.Option("--lock", help="With --locked: the lock file (default <profile>.dlenv.lock)."),
+    ] = None,
+    push_ref: Annotated[
+        str | None,
+        typer.Option("--push", help="Push the built (and smoke-tested) image to REF; prints REPO@sha256:..."),
+    ] = None,
 ) -> None:
     """Build a profile's image through the Docker SDK, optionally smoke-testing and pushing it."""
     from builder import engine, pipeline
@@ -83,9 +98,17 @@ def build(
     tags = list(tag or []) or pipeline.default_tags(spec)
     with Resources().cleaned_up() as resources:
         with show.live():
-            result = pipeline.build_image(client, spec, options, profile_dir=path.parent, tags=tags,
-                                          resources=resources, emit=show, no_cache=no_cache,
-                                          lock=lock)
+            result = pipeline.build_image(
+                client,
+                spec,
+                options,
+                profile_dir=path.parent,
+                tags=tags,
+                resources=resources,
+                emit=show,
+                no_cache=no_cache,
+                lock=lock,
+            )
         if push_ref is None:
             out.print(result.image_id)
         if smoke:
@@ -127,8 +150,9 @@ def smoke_cmd(
             raise ProfileError(f"{image} has not been built; run `dlenv build {image_or_profile}`")
     target = pipeline.smoke_target_from_labels(client, image)
     with Resources().cleaned_up() as resources:
-        report = pipeline.smoke(target, resources=resources, allow_cpu=allow_cpu, timeout=timeout,
-                                emit=Progress("plain"))
+        report = pipeline.smoke(
+            target, resources=resources, allow_cpu=allow_cpu, timeout=timeout, emit=Progress("plain")
+        )
     show_smoke(report, json_out=json_out)
     if not report.ok:
         raise SmokeFailed(report.explain())

@@ -47,10 +47,12 @@ app = typer.Typer(
 ProfileArg = Annotated[str, typer.Argument(help="A built-in profile name or a path to a YAML profile.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
 ProgressOpt = Annotated[str, typer.Option("--progress", help="auto, plain or json.")]
-PipFromHostOpt = Annotated[bool, typer.Option("--pip-from-host", help="Use the host's pip index, "
-                                              "find-links wheelhouse and CA.")]
-CaBundleOpt = Annotated[Path | None, typer.Option("--ca-bundle", help="Trust this CA bundle "
-                                                  "(pip in the build, uv on the host).")]
+PipFromHostOpt = Annotated[
+    bool, typer.Option("--pip-from-host", help="Use the host's pip index, find-links wheelhouse and CA.")
+]
+CaBundleOpt = Annotated[
+    Path | None, typer.Option("--ca-bundle", help="Trust this CA bundle (pip in the build, uv on the host).")
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,8 +79,7 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             interrupts.finished()
             report = getattr(exc, "cleanup", None)
             done = report.summary() if report is not None else "nothing had been created yet"
-            err.print(f"[yellow]interrupted[/] ({getattr(exc, 'signal_name', 'SIGINT')}): "
-                      f"{escape(done)}")
+            err.print(f"[yellow]interrupted[/] ({getattr(exc, 'signal_name', 'SIGINT')}): {escape(done)}")
             raise typer.Exit(130) from None
 
     return wrapper
@@ -144,14 +145,17 @@ class Progress:
 
         elapsed = time.monotonic() - self.start
         if self.mode == "json":
-            err.out(json.dumps({"event": type(event).__name__, **_fields(event),
-                                "elapsed": round(elapsed, 1)}))
+            err.out(
+                json.dumps({"event": type(event).__name__, **_fields(event), "elapsed": round(elapsed, 1)})
+            )
             return
         if isinstance(event, events.Note):
             err.print(f"note: {escape(event.text)}")
         elif isinstance(event, events.BuildStarted):
-            err.print(f"building {event.image} from {event.base_image} "
-                      f"({event.context_bytes / 1e6:.1f} MB context) on {event.engine}")
+            err.print(
+                f"building {event.image} from {event.base_image} "
+                f"({event.context_bytes / 1e6:.1f} MB context) on {event.engine}"
+            )
         elif isinstance(event, events.BuildStep):
             line = f"[{event.step}/{event.total}] {event.text[:100]}  ({elapsed:.0f}s)"
             if self._status is not None:
@@ -163,8 +167,10 @@ class Progress:
             if self._status is None:
                 err.out("    " + event.text)
         elif isinstance(event, events.BuildFinished):
-            err.print(f"[green]built[/] {', '.join(event.tags)} in {event.seconds:.0f}s "
-                      f"({event.size_bytes / 1e9:.2f} GB)")
+            err.print(
+                f"[green]built[/] {', '.join(event.tags)} in {event.seconds:.0f}s "
+                f"({event.size_bytes / 1e9:.2f} GB)"
+            )
         elif isinstance(event, events.SmokeStarted):
             cpu = ", CPU allowed" if event.allow_cpu else ""
             err.print(f"smoke test of {event.image} ({event.accelerator}{cpu}) ...")
@@ -182,9 +188,11 @@ def show_smoke(report: SmokeReport, *, json_out: bool) -> None:
         if not json_out:
             mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
             perf = f", {r.matmul_tflops} TFLOP/s matmul" if r.matmul_tflops is not None else ""
-            err.print(f"  {mark} {r.framework} {r.framework_version} {r.model} on {r.device} "
-                      f"({r.device_name}): loss {r.loss_first} -> {r.loss_last}, "
-                      f"{r.samples_per_s} samples/s{perf}")
+            err.print(
+                f"  {mark} {r.framework} {r.framework_version} {r.model} on {r.device} "
+                f"({r.device_name}): loss {r.loss_first} -> {r.loss_last}, "
+                f"{r.samples_per_s} samples/s{perf}"
+            )
     for r in report.results:  # as the image's own dlenv-smoke prints them
         sys.stdout.write(json.dumps(r.as_json()) + "\n")
     sys.stdout.flush()

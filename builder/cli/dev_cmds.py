@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from builder.devenv import PortMapping
     from builder.spec import BuildSpec
 
-dev_app = typer.Typer(help="Dev containers from a profile: up, down, ls, vscode.",
-                      no_args_is_help=True, rich_markup_mode=None)
+dev_app = typer.Typer(
+    help="Dev containers from a profile: up, down, ls, vscode.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(dev_app, name="dev")
 
 
@@ -46,16 +47,17 @@ def _require_gpu_host(spec: BuildSpec) -> None:
     blockers = [c for c in diagnosis.checks if c.status == "fail"]
     if blockers:
         vendor = "an NVIDIA" if spec.accelerator == "cuda" else "an AMD"
-        lines = "\n".join(f"  {c.name}: {c.detail}" + (f" (fix: {c.fix})" if c.fix else "")
-                          for c in blockers)
-        raise CheckFailed(f"{spec.profile} needs {vendor} GPU, and this host is not ready for "
-                          f"it:\n{lines}",
-                          hint=f"`dlenv doctor --profile {spec.profile}` shows every check; "
-                          "--allow-cpu starts the container without GPU access.")
+        lines = "\n".join(f"  {c.name}: {c.detail}" + (f" (fix: {c.fix})" if c.fix else "") for c in blockers)
+        raise CheckFailed(
+            f"{spec.profile} needs {vendor} GPU, and this host is not ready for it:\n{lines}",
+            hint=f"`dlenv doctor --profile {spec.profile}` shows every check; "
+            "--allow-cpu starts the container without GPU access.",
+        )
 
 
-def _port_mappings(ports: list[str], jupyter: bool, jupyter_host: str,
-                   jupyter_port: int) -> list[PortMapping]:
+def _port_mappings(
+    ports: list[str], jupyter: bool, jupyter_host: str, jupyter_port: int
+) -> list[PortMapping]:
     from builder import devenv
 
     mappings = [devenv.parse_port(p) for p in ports]
@@ -70,8 +72,7 @@ def _reuse(container: Container) -> None:
     if container.status != "running":
         with engine.answering(f"starting {container.name}"):
             container.start()
-    err.print(f"reusing {container.name} ({container.status}); attach: docker exec -it "
-              f"{container.name} bash")
+    err.print(f"reusing {container.name} ({container.status}); attach: docker exec -it {container.name} bash")
     url = (container.labels or {}).get(names.LABEL_JUPYTER_URL)
     if url:
         err.print(f"JupyterLab: {url}")
@@ -81,26 +82,36 @@ def _reuse(container: Container) -> None:
 @guarded
 def dev_up(
     profile: ProfileArg,
-    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Directory mounted at "
-                                            "/workspace.")] = Path("."),
-    jupyter: Annotated[bool, typer.Option("--jupyter", help="Run JupyterLab (token, "
-                                          "127.0.0.1 only).")] = False,
-    jupyter_port: Annotated[int, typer.Option("--jupyter-port", help="Host port for "
-                                              "JupyterLab.")] = 8888,
-    jupyter_host: Annotated[str, typer.Option("--jupyter-host", help="Host address JupyterLab "
-                                              "binds to; 0.0.0.0 exposes it to the network.")
-                            ] = "127.0.0.1",
-    port: Annotated[list[str] | None, typer.Option("--port", "-p", help="Extra port: PORT, "
-                                                   "HOST:CONTAINER or IP:HOST:CONTAINER.")] = None,
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="Directory mounted at /workspace.")
+    ] = Path("."),
+    jupyter: Annotated[
+        bool, typer.Option("--jupyter", help="Run JupyterLab (token, 127.0.0.1 only).")
+    ] = False,
+    jupyter_port: Annotated[int, typer.Option("--jupyter-port", help="Host port for JupyterLab.")] = 8888,
+    jupyter_host: Annotated[
+        str,
+        typer.Option(
+            "--jupyter-host", help="Host address JupyterLab binds to; 0.0.0.0 exposes it to the network."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        list[str] | None,
+        typer.Option("--port", "-p", help="Extra port: PORT, HOST:CONTAINER or IP:HOST:CONTAINER."),
+    ] = None,
     uid: Annotated[int | None, typer.Option("--uid", help="User ID inside (default: yours).")] = None,
     gid: Annotated[int | None, typer.Option("--gid", help="Group ID inside (default: yours).")] = None,
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Do not open a shell.")] = False,
-    recreate: Annotated[bool, typer.Option("--recreate", help="Replace an existing dev "
-                                           "container of this profile.")] = False,
-    allow_cpu: Annotated[bool, typer.Option("--allow-cpu", help="Start a GPU profile on a host "
-                                            "without its GPU.")] = False,
-    pip_from_host: Annotated[bool, typer.Option("--pip-from-host", help="Forward the host's pip "
-                                                "settings if the image must be built.")] = False,
+    recreate: Annotated[
+        bool, typer.Option("--recreate", help="Replace an existing dev container of this profile.")
+    ] = False,
+    allow_cpu: Annotated[
+        bool, typer.Option("--allow-cpu", help="Start a GPU profile on a host without its GPU.")
+    ] = False,
+    pip_from_host: Annotated[
+        bool,
+        typer.Option("--pip-from-host", help="Forward the host's pip settings if the image must be built."),
+    ] = False,
     progress: ProgressOpt = "auto",
 ) -> None:
     """Start (or reuse) a dev container; prints its name on stdout."""
@@ -133,33 +144,51 @@ def dev_up(
     with Resources().cleaned_up() as resources:
         if not engine.image_exists(client, image):
             with show.live():
-                pipeline.build_image(client, spec, BuildOptions(pip_from_host=pip_from_host),
-                                     profile_dir=path.parent, tags=[image], resources=resources,
-                                     emit=show)
+                pipeline.build_image(
+                    client,
+                    spec,
+                    BuildOptions(pip_from_host=pip_from_host),
+                    profile_dir=path.parent,
+                    tags=[image],
+                    resources=resources,
+                    emit=show,
+                )
         token = devenv.new_token() if jupyter else ""
         url = devenv.jupyter_url(jupyter_host, jupyter_port, token) if jupyter else None
-        labels = {**resources.labels, names.LABEL_DEV: "1", names.LABEL_PROFILE: spec.profile,
-                  names.LABEL_WORKSPACE: str(folder)}
+        labels = {
+            **resources.labels,
+            names.LABEL_DEV: "1",
+            names.LABEL_PROFILE: spec.profile,
+            names.LABEL_WORKSPACE: str(folder),
+        }
         if url:
             labels[names.LABEL_JUPYTER_URL] = url
             if jupyter_host not in ("127.0.0.1", "localhost", "::1"):
-                err.print(f"[yellow]warning:[/] JupyterLab listens on {jupyter_host}: anyone who "
-                          "reaches this host and has the token can run code as you")
+                err.print(
+                    f"[yellow]warning:[/] JupyterLab listens on {jupyter_host}: anyone who "
+                    "reaches this host and has the token can run code as you"
+                )
         resources.container(name)
         container = engine.run_detached(
-            client, image=image, name=name, labels=labels,
+            client,
+            image=image,
+            name=name,
+            labels=labels,
             command=devenv.jupyter_command(token) if jupyter else devenv.IDLE_COMMAND,
             volumes={str(folder): {"bind": devenv.WORKSPACE, "mode": "rw"}},
-            working_dir=devenv.WORKSPACE, ports=dict(m.docker for m in mappings),
-            **runopts.sdk_kwargs(spec.runtime, devices=not allow_cpu))
+            working_dir=devenv.WORKSPACE,
+            ports=dict(m.docker for m in mappings),
+            **runopts.sdk_kwargs(spec.runtime, devices=not allow_cpu),
+        )
         if url:
             if not devenv.wait_for_jupyter(url, container):
-                err.print("[yellow]warning:[/] JupyterLab did not answer yet; it may still be "
-                          "starting")
+                err.print("[yellow]warning:[/] JupyterLab did not answer yet; it may still be starting")
             err.print(f"JupyterLab: {url}")
         resources.keep(name)
-    err.print(f"started {name} (uid {dev_uid}, gid {dev_gid}) with {folder} at /workspace; "
-              f"attach: docker exec -it {name} bash; stop: dlenv dev down {profile}")
+    err.print(
+        f"started {name} (uid {dev_uid}, gid {dev_gid}) with {folder} at /workspace; "
+        f"attach: docker exec -it {name} bash; stop: dlenv dev down {profile}"
+    )
     out.print(name)
     if not detach and sys.stdin.isatty() and shutil.which("docker"):
         os.execvp("docker", ["docker", "exec", "-it", name, "bash"])
@@ -175,8 +204,7 @@ def dev_down(profile: ProfileArg) -> None:
     if profile.startswith("dlenv-dev-"):
         name = profile
     else:
-        name = names.dev_container(Path(profile).stem if profile.endswith((".yaml", ".yml"))
-                                   else profile)
+        name = names.dev_container(Path(profile).stem if profile.endswith((".yaml", ".yml")) else profile)
     container = engine.find_container(client, name)
     if container is None or names.LABEL_DEV not in (container.labels or {}):
         err.print(f"no dev container {name}")
@@ -197,10 +225,16 @@ def dev_ls(json_out: JsonOpt = False) -> None:
     rows = []
     for c in engine.list_containers(client, names.LABEL_DEV):
         labels = c.labels or {}
-        rows.append({"name": c.name, "profile": labels.get(names.LABEL_PROFILE), "status": c.status,
-                     "image": (c.image.tags or [c.image.short_id])[0] if c.image else None,
-                     "workspace": labels.get(names.LABEL_WORKSPACE),
-                     "jupyter": labels.get(names.LABEL_JUPYTER_URL)})
+        rows.append(
+            {
+                "name": c.name,
+                "profile": labels.get(names.LABEL_PROFILE),
+                "status": c.status,
+                "image": (c.image.tags or [c.image.short_id])[0] if c.image else None,
+                "workspace": labels.get(names.LABEL_WORKSPACE),
+                "jupyter": labels.get(names.LABEL_JUPYTER_URL),
+            }
+        )
     if json_out:
         out.print_json(json.dumps(rows))
         return
@@ -208,8 +242,7 @@ def dev_ls(json_out: JsonOpt = False) -> None:
 
     table = Table("name", "profile", "status", "workspace", "jupyter")
     for row in rows:
-        table.add_row(*(str(row[k] or "") for k in ("name", "profile", "status", "workspace",
-                                                     "jupyter")))
+        table.add_row(*(str(row[k] or "") for k in ("name", "profile", "status", "workspace", "jupyter")))
     out.print(table)
 
 
@@ -225,11 +258,15 @@ def dev_vscode(
 
     spec, _ = resolve_ref(profile)
     files = devenv.vscode_files(spec)
-    clashes = [rel for rel, data in files.items() if (directory / rel).is_file()
-               and (directory / rel).read_bytes() != data]
+    clashes = [
+        rel
+        for rel, data in files.items()
+        if (directory / rel).is_file() and (directory / rel).read_bytes() != data
+    ]
     if clashes and not force:
-        raise UsageError(f"{directory} already has different " + ", ".join(clashes)
-                         + "; pass --force to overwrite")
+        raise UsageError(
+            f"{directory} already has different " + ", ".join(clashes) + "; pass --force to overwrite"
+        )
     for rel, data in files.items():
         target = directory / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -21,13 +21,17 @@ _STYLES = {"ok": "green", "fail": "bold red", "warn": "yellow", "advice": "cyan"
 @app.command()
 @guarded
 def doctor(
-    profile: Annotated[str | None, typer.Option("--profile", "-p", help="Check readiness for "
-                                                 "this profile (name or YAML path).")] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", "-p", help="Check readiness for this profile (name or YAML path)."),
+    ] = None,
     json_out: JsonOpt = False,
-    probe: Annotated[bool, typer.Option("--probe", help="Also start a real container with the "
-                                        "profile's device options.")] = False,
-    suggest: Annotated[Path | None, typer.Option("--suggest", help="Write a profile that fits "
-                                                 "this host to FILE.")] = None,
+    probe: Annotated[
+        bool, typer.Option("--probe", help="Also start a real container with the profile's device options.")
+    ] = False,
+    suggest: Annotated[
+        Path | None, typer.Option("--suggest", help="Write a profile that fits this host to FILE.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --suggest FILE.")] = False,
 ) -> None:
     """Is this host ready to build and run a profile? Exit 1 when something blocks it."""
@@ -40,27 +44,30 @@ def doctor(
     if suggest is not None:
         import yaml
 
-        suggest.write_text("# Written by `dlenv doctor --suggest`.\n"
-                           + yaml.safe_dump(report.suggested_profile, sort_keys=False))
+        suggest.write_text(
+            "# Written by `dlenv doctor --suggest`.\n"
+            + yaml.safe_dump(report.suggested_profile, sort_keys=False)
+        )
         err.print(f"wrote {suggest}")
     if json_out:
         out.print_json(json.dumps(report.as_json(), default=str))
     else:
-        _print_checks(report.checks, report.suggested_profile, spec.profile if spec else None,
-                      report.ready)
+        _print_checks(report.checks, report.suggested_profile, spec.profile if spec else None, report.ready)
     if not report.ready:
         blockers = [c.name for c in report.checks if c.status == "fail"]
         target = f" for {spec.profile}" if spec else ""
-        raise CheckFailed(f"the host is not ready{target}: {', '.join(blockers)} failed "
-                          "(each with its fix above)")
+        raise CheckFailed(
+            f"the host is not ready{target}: {', '.join(blockers)} failed (each with its fix above)"
+        )
 
 
-def _print_checks(checks: list[Check], suggestion: dict[str, Any], profile: str | None,
-                  ready: bool) -> None:
+def _print_checks(checks: list[Check], suggestion: dict[str, Any], profile: str | None, ready: bool) -> None:
     for c in checks:
         out.print(f"[{_STYLES[c.status]}]{c.status:>6}[/] {c.name:15} {escape(c.detail)}")
         if c.fix and c.status in ("fail", "warn"):
             out.print(f"{'':22}fix: {escape(c.fix)}")
     target = f" for {profile}" if profile else ""
-    out.print(f"host is {'ready' if ready else 'NOT ready'}{target}; suggested accelerator: "
-              f"{suggestion['accelerator']}")
+    out.print(
+        f"host is {'ready' if ready else 'NOT ready'}{target}; suggested accelerator: "
+        f"{suggestion['accelerator']}"
+    )

@@ -35,9 +35,14 @@ def profiles(json_out: JsonOpt = False) -> None:
     rows: list[dict[str, Any]] = []
     for name in builtin_profile_names():
         profile, _ = load(name)
-        rows.append({"name": name, "accelerator": profile.accelerator,
-                     "frameworks": {k: v.version for k, v in profile.framework_specs().items()},
-                     "description": profile.description or ""})
+        rows.append(
+            {
+                "name": name,
+                "accelerator": profile.accelerator,
+                "frameworks": {k: v.version for k, v in profile.framework_specs().items()},
+                "description": profile.description or "",
+            }
+        )
     if json_out:
         out.print_json(json.dumps(rows))
         return
@@ -55,11 +60,18 @@ def profiles(json_out: JsonOpt = False) -> None:
 def validate(
     profile: ProfileArg,
     json_out: JsonOpt = False,
-    schema: Annotated[bool, typer.Option("--schema", help="Print the profile JSON Schema (for "
-                                         "editor completion) and exit.")] = False,
-    real: Annotated[bool, typer.Option("--resolve", help="Also resolve the image's requirements "
-                                       "with uv for its platform (network; exit 6 when an index "
-                                       "cannot be reached).")] = False,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the profile JSON Schema (for editor completion) and exit.")
+    ] = False,
+    real: Annotated[
+        bool,
+        typer.Option(
+            "--resolve",
+            help="Also resolve the image's requirements "
+            "with uv for its platform (network; exit 6 when an index "
+            "cannot be reached).",
+        ),
+    ] = False,
     pip_from_host: PipFromHostOpt = False,
     ca_bundle: CaBundleOpt = None,
 ) -> None:
@@ -78,24 +90,33 @@ def validate(
         from builder.uvresolve import resolve as uv_resolve
 
         check_ca_bundle(ca_bundle)
-        _, sources = sources_for(spec, BuildOptions(ca_bundle=ca_bundle, pip_from_host=pip_from_host),
-                                 path.parent)
-        err.print(f"resolving {len(spec.framework_requirements()) + len(spec.packages)} "
-                  f"requirements with uv for Python {spec.python_full} on "
-                  f"{Platform(spec.python_full, spec.glibc).uv_platform} ...")
-        resolution = uv_resolve([*spec.framework_requirements(), *spec.packages],
-                                Platform(spec.python_full, spec.glibc), sources)
-        err.print(f"{resolution.tool} resolved {len(resolution.packages)} packages in "
-                  f"{resolution.seconds:.1f}s")
-        data["resolution"] = {"tool": resolution.tool,
-                              "packages": {p.name: p.version for p in resolution.packages}}
+        _, sources = sources_for(
+            spec, BuildOptions(ca_bundle=ca_bundle, pip_from_host=pip_from_host), path.parent
+        )
+        err.print(
+            f"resolving {len(spec.framework_requirements()) + len(spec.packages)} "
+            f"requirements with uv for Python {spec.python_full} on "
+            f"{Platform(spec.python_full, spec.glibc).uv_platform} ..."
+        )
+        resolution = uv_resolve(
+            [*spec.framework_requirements(), *spec.packages], Platform(spec.python_full, spec.glibc), sources
+        )
+        err.print(
+            f"{resolution.tool} resolved {len(resolution.packages)} packages in {resolution.seconds:.1f}s"
+        )
+        data["resolution"] = {
+            "tool": resolution.tool,
+            "packages": {p.name: p.version for p in resolution.packages},
+        }
     if json_out:
         out.print_json(json.dumps(data))
         return
     fws = ", ".join(f"{f.name} {f.version} ({f.variant})" for f in spec.frameworks)
     toolkit = f" {spec.toolkit}" if spec.toolkit else ""
-    out.print(f"{spec.profile}: ok: {spec.accelerator}{toolkit}, {spec.os}, Python "
-              f"{spec.python}, {fws}; base {spec.base_image}")
+    out.print(
+        f"{spec.profile}: ok: {spec.accelerator}{toolkit}, {spec.os}, Python "
+        f"{spec.python}, {fws}; base {spec.base_image}"
+    )
 
 
 @app.command()
@@ -103,10 +124,16 @@ def validate(
 def render(
     profile: Annotated[str | None, typer.Argument(help="Profile name or YAML path.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE, not stdout.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Regenerate dockerfiles/ and compose.yaml for "
-                                       "every built-in profile.")] = False,
-    check: Annotated[bool, typer.Option("--check", help="With --all: write nothing; exit 1 and "
-                                        "show the difference if the files drifted.")] = False,
+    all_: Annotated[
+        bool,
+        typer.Option("--all", help="Regenerate dockerfiles/ and compose.yaml for every built-in profile."),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="With --all: write nothing; exit 1 and show the difference if the files drifted."
+        ),
+    ] = False,
     root: Annotated[Path, typer.Option("--root", help="With --all: the project directory.")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.")] = False,
 ) -> None:

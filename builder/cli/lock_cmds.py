@@ -28,9 +28,15 @@ if TYPE_CHECKING:
     from builder.lockfile import LockFile
     from builder.spec import BuildSpec
 
-LockOpt = Annotated[Path | None, typer.Option("--lock", help="The lock file (default: "
-                                              "<profile>.dlenv.lock beside the profile file, or in "
-                                              "the current directory for a built-in profile).")]
+LockOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--lock",
+        help="The lock file (default: "
+        "<profile>.dlenv.lock beside the profile file, or in "
+        "the current directory for a built-in profile).",
+    ),
+]
 
 
 def lock_path(profile: str, lock: Path | None) -> tuple[BuildSpec, Path, Path]:
@@ -58,17 +64,27 @@ def fresh_lock(spec: BuildSpec, path: Path) -> LockFile:
 def lock(
     profile: ProfileArg,
     lock_file: LockOpt = None,
-    check: Annotated[bool, typer.Option("--check", help="Only check that the lock exists and "
-                                        "matches the profile (no network, no Docker; exit 1 when "
-                                        "missing or stale).")] = False,
-    upgrade: Annotated[bool, typer.Option("--upgrade", help="Re-resolve everything to the newest "
-                                          "allowed versions.")] = False,
-    upgrade_package: Annotated[list[str] | None, typer.Option("--upgrade-package", help="Upgrade "
-                                                              "only this package (repeatable).")] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only check that the lock exists and "
+            "matches the profile (no network, no Docker; exit 1 when "
+            "missing or stale).",
+        ),
+    ] = False,
+    upgrade: Annotated[
+        bool, typer.Option("--upgrade", help="Re-resolve everything to the newest allowed versions.")
+    ] = False,
+    upgrade_package: Annotated[
+        list[str] | None, typer.Option("--upgrade-package", help="Upgrade only this package (repeatable).")
+    ] = None,
     pip_from_host: PipFromHostOpt = False,
     ca_bundle: CaBundleOpt = None,
-    pylock: Annotated[Path | None, typer.Option("--pylock", help="Also export the packages as a "
-                                                "PEP 751 pylock.<name>.toml file.")] = None,
+    pylock: Annotated[
+        Path | None,
+        typer.Option("--pylock", help="Also export the packages as a PEP 751 pylock.<name>.toml file."),
+    ] = None,
 ) -> None:
     """Pin the base image and every Python package, with hashes, for the image's platform."""
     spec, folder, path = lock_path(profile, lock_file)
@@ -84,30 +100,38 @@ def lock(
     from builder.prepare import BuildOptions, sources_for
 
     check_ca_bundle(ca_bundle)
-    if pylock is not None and not (pylock.name.startswith("pylock.") and pylock.suffix == ".toml"
-                                   and pylock.name.count(".") <= 2):
+    if pylock is not None and not (
+        pylock.name.startswith("pylock.") and pylock.suffix == ".toml" and pylock.name.count(".") <= 2
+    ):
         raise UsageError("--pylock: PEP 751 names the file pylock.toml or pylock.<name>.toml")
     previous = None
     if path.is_file() and not (upgrade and not upgrade_package):
         previous = lockfile.read(path)
-    _, sources = sources_for(spec, BuildOptions(ca_bundle=ca_bundle, pip_from_host=pip_from_host),
-                             folder)
+    _, sources = sources_for(spec, BuildOptions(ca_bundle=ca_bundle, pip_from_host=pip_from_host), folder)
     try:
         client = engine.connect(timeout=20)
     except EngineUnavailable:
         client = None
     err.print(f"locking {spec.profile} for Python {spec.python_full} on {spec.os} ...")
-    outcome = make_lock(spec, sources, previous=previous, client=client, upgrade=upgrade,
-                        upgrade_packages=upgrade_package or ())
+    outcome = make_lock(
+        spec,
+        sources,
+        previous=previous,
+        client=client,
+        upgrade=upgrade,
+        upgrade_packages=upgrade_package or (),
+    )
     lockfile.write(outcome.lock, path)
     if pylock is not None:
         import tomli_w
 
         pylock.write_text(tomli_w.dumps(as_pylock(outcome.lock)))
     lk = outcome.lock
-    err.print(f"{outcome.base_note}\n{len(lk.frameworks)} framework and {len(lk.extras)} extra "
-              f"packages pinned with sha256 by {lk.resolver.tool} in {outcome.seconds:.1f}s; "
-              f"lock digest {lk.lock_digest[:19]}")
+    err.print(
+        f"{outcome.base_note}\n{len(lk.frameworks)} framework and {len(lk.extras)} extra "
+        f"packages pinned with sha256 by {lk.resolver.tool} in {outcome.seconds:.1f}s; "
+        f"lock digest {lk.lock_digest[:19]}"
+    )
     out.print(str(path))
 
 
@@ -138,8 +162,9 @@ def push(
 @guarded
 def verify(
     images: Annotated[list[str], typer.Argument(help="One or more images.")],
-    lock_file: Annotated[Path | None, typer.Option("--lock", help="Compare the installed "
-                                                   "packages with this lock.")] = None,
+    lock_file: Annotated[
+        Path | None, typer.Option("--lock", help="Compare the installed packages with this lock.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Content digest of what an image installed (file times ignored); exit 1 on a mismatch."""
@@ -163,8 +188,9 @@ def verify(
         for m in found:
             out.print(f"{m.digest}  {m.image}")
     if problems:
-        raise CheckFailed("the images differ" + (" from the lock" if locked else "") + ":\n  "
-                          + "\n  ".join(problems))
+        raise CheckFailed(
+            "the images differ" + (" from the lock" if locked else "") + ":\n  " + "\n  ".join(problems)
+        )
 
 
 @app.command("ci")

@@ -14,8 +14,11 @@ if TYPE_CHECKING:
     from builder.matrix import Accelerator, Matrix
     from builder.registry.data import Registry
 
-matrix_app = typer.Typer(help="Print the compatibility matrix, with the source and date of every row.",
-                         invoke_without_command=True, rich_markup_mode=None)
+matrix_app = typer.Typer(
+    help="Print the compatibility matrix, with the source and date of every row.",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
 app.add_typer(matrix_app, name="matrix")
 
 _ACCELERATORS: tuple[Accelerator, ...] = ("cpu", "cuda", "rocm")
@@ -36,14 +39,28 @@ def framework_rows(matrix: Matrix, registry: Registry, name: str) -> list[dict[s
         for acc in _ACCELERATORS:
             if acc not in fw.accelerators:
                 continue
-            builds[acc] = [{"variant": b.variant, "requirements": list(b.requirements),
-                            "index": b.index, "find_links": b.find_links,
-                            "toolkit": b.describe_toolkit() or None, "confidence": b.confidence,
-                            "source": b.source}
-                           for b in builds_of(matrix, registry, name, release, acc)]
-        rows.append({"version": str(release.version), "python": release.python_versions(),
-                     "requires_python": str(release.requires_python or ""),
-                     "yanked": release.yanked, "uploaded": release.uploaded, "builds": builds})
+            builds[acc] = [
+                {
+                    "variant": b.variant,
+                    "requirements": list(b.requirements),
+                    "index": b.index,
+                    "find_links": b.find_links,
+                    "toolkit": b.describe_toolkit() or None,
+                    "confidence": b.confidence,
+                    "source": b.source,
+                }
+                for b in builds_of(matrix, registry, name, release, acc)
+            ]
+        rows.append(
+            {
+                "version": str(release.version),
+                "python": release.python_versions(),
+                "requires_python": str(release.requires_python or ""),
+                "yanked": release.yanked,
+                "uploaded": release.uploaded,
+                "builds": builds,
+            }
+        )
     return rows
 
 
@@ -59,9 +76,11 @@ def matrix(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     m, registry = load_matrix(), load_registry()
     frameworks = {name: framework_rows(m, registry, name) for name in m.frameworks}
     if json_out:
-        data = {"curated": json.loads(m.model_dump_json(by_alias=True)),
-                "registry": {"index": registry.index, "as_of": registry.as_of},
-                "frameworks": frameworks}
+        data = {
+            "curated": json.loads(m.model_dump_json(by_alias=True)),
+            "registry": {"index": registry.index, "as_of": registry.as_of},
+            "frameworks": frameworks,
+        }
         out.print_json(json.dumps(data))
         return
     _print_tables(m, registry, frameworks)
@@ -70,24 +89,33 @@ def matrix(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 def _print_tables(m: Matrix, registry: Registry, frameworks: dict[str, list[dict[str, Any]]]) -> None:
     from rich.table import Table
 
-    out.print(f"dlenv compatibility matrix: curated rows updated {m.updated}, registry data as of "
-              f"{registry.as_of} ({registry.index}); confidence V verified, S secondary, U unverified")
+    out.print(
+        f"dlenv compatibility matrix: curated rows updated {m.updated}, registry data as of "
+        f"{registry.as_of} ({registry.index}); confidence V verified, S secondary, U unverified"
+    )
     cuda = Table("cuda", "tag", "min driver", "os", "source", "date", "conf", title="CUDA")
     for c in m.cuda:
         cuda.add_row(c.version, c.tag, c.driver, " ".join(c.os), c.source, c.date, c.confidence)
     out.print(cuda)
     rocm = Table("rocm", "tag", "os", "gfx", "source", "date", "conf", title="ROCm")
     for r in m.rocm:
-        rocm.add_row(r.version, r.tag, " ".join(r.os), " ".join(r.gfx), r.source, r.date,
-                     r.confidence)
+        rocm.add_row(r.version, r.tag, " ".join(r.os), " ".join(r.gfx), r.source, r.date, r.confidence)
     out.print(rocm)
     for name, rows in frameworks.items():
         fw = m.frameworks[name]
-        table = Table("version", "python", "cpu", "cuda", "rocm",
-                      title=f"{name} ({fw.package} on PyPI)" + (" (retired)" if fw.retired else ""))
+        table = Table(
+            "version",
+            "python",
+            "cpu",
+            "cuda",
+            "rocm",
+            title=f"{name} ({fw.package} on PyPI)" + (" (retired)" if fw.retired else ""),
+        )
         for row in rows:
-            cells = [", ".join(sorted({_short(b) for b in row["builds"].get(acc, [])})) or "-"
-                     for acc in _ACCELERATORS]
+            cells = [
+                ", ".join(sorted({_short(b) for b in row["builds"].get(acc, [])})) or "-"
+                for acc in _ACCELERATORS
+            ]
             version = row["version"] + (" (yanked)" if row["yanked"] else "")
             table.add_row(version, " ".join(row["python"]), *cells)
         out.print(table)
@@ -105,10 +133,13 @@ def _short(build: dict[str, Any]) -> str:
 @matrix_app.command("refresh")
 @guarded
 def refresh(
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of the "
-                                                "packaged builder/data/registry.json.")] = None,
-    index_url: Annotated[str | None, typer.Option("--index-url", help="A PEP 691 simple index "
-                                                  "(default: the matrix's, PyPI).")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write here instead of the packaged builder/data/registry.json."),
+    ] = None,
+    index_url: Annotated[
+        str | None, typer.Option("--index-url", help="A PEP 691 simple index (default: the matrix's, PyPI).")
+    ] = None,
 ) -> None:
     """Maintainers: regenerate the registry-derived data from the package index."""
     from builder import paths
@@ -120,8 +151,12 @@ def refresh(
     m = load_matrix()
     index = index_url or m.registry.index
     scope = {name: ScopeEntry(p.framework, p.since) for name, p in m.registry.packages.items()}
-    data = run_refresh(HttpFetcher(index), scope, index_url=index,
-                       progress=lambda text: err.print(f"  {text}", highlight=False))
+    data = run_refresh(
+        HttpFetcher(index),
+        scope,
+        index_url=index,
+        progress=lambda text: err.print(f"  {text}", highlight=False),
+    )
     target = output or paths.registry_file()
     text = dumps(data)
     changed = not target.is_file() or target.read_text(encoding="utf-8") != text
@@ -129,7 +164,9 @@ def refresh(
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)  # atomic: a reader never sees half a file
     releases = sum(len(v) for v in data["packages"].values())
-    err.print(f"{'updated' if changed else 'unchanged'}: {releases} releases of "
-              f"{len(data['packages'])} packages, {len(data['dependencies'])} shared dependencies, "
-              f"as of {data['as_of']}")
+    err.print(
+        f"{'updated' if changed else 'unchanged'}: {releases} releases of "
+        f"{len(data['packages'])} packages, {len(data['dependencies'])} shared dependencies, "
+        f"as of {data['as_of']}"
+    )
     out.print(str(target))

@@ -38,8 +38,9 @@ def installed() -> dict[str, str]:
 def main(paths: list[str]) -> int:
     want, have = locked(paths), installed()
     missing = [f"{n}=={v}" for n, v in sorted(want.items()) if n not in have]
-    different = [f"{n} (lock {v}, installed {have[n]})" for n, v in sorted(want.items())
-                 if n in have and have[n] != v]
+    different = [
+        f"{n} (lock {v}, installed {have[n]})" for n, v in sorted(want.items()) if n in have and have[n] != v
+    ]
     unexpected = [f"{n}=={v}" for n, v in sorted(have.items()) if n not in want and n not in SEED]
     if not (missing or different or unexpected):
         print(f"dlenv: installed set matches the lock ({len(want)} packages)")

@@ -42,18 +42,25 @@ def entries(root: str) -> list[list[object]]:
 
 def debian_packages() -> list[str]:
     try:
-        text = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n"],
-                              capture_output=True, text=True, check=False).stdout
+        text = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Package} ${Version}\\n"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
     except OSError:
         return []
     return sorted(line for line in text.splitlines() if line)
 
 
 def main() -> None:
-    distributions = sorted({f"{d.metadata['Name']}=={d.version}"
-                            for d in metadata.distributions()})
-    print(json.dumps({"root": ROOT, "entries": entries(ROOT), "python": distributions,
-                      "debian": debian_packages()}, separators=(",", ":")))
+    distributions = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()})
+    print(
+        json.dumps(
+            {"root": ROOT, "entries": entries(ROOT), "python": distributions, "debian": debian_packages()},
+            separators=(",", ":"),
+        )
+    )
 
 
 if __name__ == "__main__":

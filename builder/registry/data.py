@@ -23,17 +23,27 @@ from builder import paths
 
 _CUDA_RUNTIME = re.compile(r"^(nvidia-cuda-runtime(-cu\d+)?|cuda-toolkit)$")
 # A CPython on glibc Linux x86_64: the platform of every dlenv image.
-_PLATFORM = {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
-             "os_name": "posix", "implementation_name": "cpython",
-             "platform_python_implementation": "CPython", "platform_release": "",
-             "platform_version": ""}
+_PLATFORM = {
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "platform_machine": "x86_64",
+    "os_name": "posix",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "platform_release": "",
+    "platform_version": "",
+}
 
 
 def marker_env(python: Version, extra: str = "") -> dict[str, str]:
     """The environment markers of a dlenv image's Python (never the host's)."""
-    return {**_PLATFORM, "python_version": f"{python.major}.{python.minor}",
-            "python_full_version": str(python), "implementation_version": str(python),
-            "extra": extra}
+    return {
+        **_PLATFORM,
+        "python_version": f"{python.major}.{python.minor}",
+        "python_full_version": str(python),
+        "implementation_version": str(python),
+        "extra": extra,
+    }
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,8 @@ class Release:
         """A wheel for this Python and glibc exists, and Requires-Python allows it."""
         short = Version(f"{python.major}.{python.minor}")
         return self.python_ok(python) and any(
-            w.python.contains(short, prereleases=True) and w.glibc <= glibc for w in self.wheels)
+            w.python.contains(short, prereleases=True) and w.glibc <= glibc for w in self.wheels
+        )
 
     def why_not(self, python: Version, glibc: Version) -> str | None:
         """Why it does not install on this Python and glibc, or None when it does."""
@@ -82,8 +93,7 @@ class Release:
 
     def python_versions(self) -> list[str]:
         """The CPython minors this release has wheels for (3.8-3.15), for messages."""
-        return [f"3.{m}" for m in range(8, 16)
-                if self.installs_on(Version(f"3.{m}.0"), Version("99"))]
+        return [f"3.{m}" for m in range(8, 16) if self.installs_on(Version(f"3.{m}.0"), Version("99"))]
 
     def cuda_runtime(self, python: Version, extras: frozenset[str] = frozenset()) -> Version | None:
         """The CUDA version its CUDA libraries are built for, from the runtime pin or floor."""
@@ -91,7 +101,8 @@ class Release:
             if not _CUDA_RUNTIME.match(canonicalize_name(req.name)):
                 continue
             if req.marker is not None and not any(
-                    req.marker.evaluate(marker_env(python, e)) for e in (extras or {""})):
+                req.marker.evaluate(marker_env(python, e)) for e in (extras or {""})
+            ):
                 continue
             for spec in req.specifier:
                 if spec.operator in ("==", ">=", "~=", "==="):
@@ -101,10 +112,17 @@ class Release:
 
     def with_local(self, local: str, keep_cuda_libraries: bool) -> Release:
         """The vendor build `version+local` of this release (torch 2.13.0+cu126)."""
-        requires = self.requires if keep_cuda_libraries else tuple(
-            r for r in self.requires if not _is_accelerator_library(r.name))
-        return replace(self, version=Version(f"{self.version}+{local}"), requires=requires,
-                       derived_from=str(self.version))
+        requires = (
+            self.requires
+            if keep_cuda_libraries
+            else tuple(r for r in self.requires if not _is_accelerator_library(r.name))
+        )
+        return replace(
+            self,
+            version=Version(f"{self.version}+{local}"),
+            requires=requires,
+            derived_from=str(self.version),
+        )
 
 
 def _is_accelerator_library(name: str) -> bool:
@@ -116,8 +134,10 @@ def _parse(name: str, version: str, raw: dict[str, Any]) -> Release:
     return Release(
         name=name,
         version=Version(version),
-        wheels=tuple(Wheel(SpecifierSet("" if spec == "*" else spec), Version(glibc))
-                     for spec, glibc in raw.get("wheels", [])),
+        wheels=tuple(
+            Wheel(SpecifierSet("" if spec == "*" else spec), Version(glibc))
+            for spec, glibc in raw.get("wheels", [])
+        ),
         requires_python=SpecifierSet(raw["requires_python"]) if raw.get("requires_python") else None,
         yanked=bool(raw.get("yanked")),
         uploaded=raw.get("uploaded"),
@@ -151,8 +171,9 @@ class Registry:
         key = canonicalize_name(name)
         if key not in self._parsed:
             table = self._tables.get(key, {})
-            self._parsed[key] = sorted((_parse(key, v, r) for v, r in table.items()),
-                                       key=lambda r: r.version, reverse=True)
+            self._parsed[key] = sorted(
+                (_parse(key, v, r) for v, r in table.items()), key=lambda r: r.version, reverse=True
+            )
         return self._parsed[key]
 
     def installable(self, name: str, python: Version, glibc: Version) -> list[Release]:
@@ -174,9 +195,9 @@ class Registry:
             return False
         if name not in self._floors:
             return True
-        return any(requirement.specifier.contains(r.version, prereleases=True)
-                   for r in self.releases(name)) or not any(
-            s.operator in ("<", "<=", "==", "~=") for s in requirement.specifier)
+        return any(
+            requirement.specifier.contains(r.version, prereleases=True) for r in self.releases(name)
+        ) or not any(s.operator in ("<", "<=", "==", "~=") for s in requirement.specifier)
 
     def release(self, name: str, version: str | Version) -> Release | None:
         wanted = Version(str(version))

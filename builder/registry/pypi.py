@@ -63,8 +63,14 @@ class Fetcher(Protocol):
 class HttpFetcher:
     """The live index over HTTPS, with retries for transient failures."""
 
-    def __init__(self, index_url: str = "https://pypi.org/simple", *, timeout: float = 60,
-                 cafile: str | None = None, retries: int = 3) -> None:
+    def __init__(
+        self,
+        index_url: str = "https://pypi.org/simple",
+        *,
+        timeout: float = 60,
+        cafile: str | None = None,
+        retries: int = 3,
+    ) -> None:
         self.index_url = index_url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
@@ -74,8 +80,11 @@ class HttpFetcher:
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
         for attempt in range(self.retries):
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout,  # noqa: S310 - https index
-                                            context=self.context) as response:
+                with urllib.request.urlopen(
+                    request,
+                    timeout=self.timeout,  # noqa: S310 - https index
+                    context=self.context,
+                ) as response:
                     return int(response.status), response.read()
             except urllib.error.HTTPError as exc:
                 if exc.code < 500 or attempt == self.retries - 1:
@@ -86,7 +95,8 @@ class HttpFetcher:
                     raise IndexUnreachable(
                         f"the package index at {self.index_url} cannot be reached: {reason}",
                         hint="Check the network or proxy (https_proxy), or the CA bundle "
-                        "(SSL_CERT_FILE) of a TLS-intercepting proxy.") from None
+                        "(SSL_CERT_FILE) of a TLS-intercepting proxy.",
+                    ) from None
             time.sleep(1.5 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
@@ -104,10 +114,12 @@ class HttpFetcher:
             return self._open(file.url + ".metadata", {})[1].decode("utf-8", errors="replace")
         if not file.size:
             raise IndexUnreachable(f"{file.filename}: no metadata file and no size to range-read")
-        with zipfile.ZipFile(io.BufferedReader(_RangeReader(self, file.url, file.size),
-                                               buffer_size=1 << 16)) as wheel:
-            member = next((n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")
-                           and n.count("/") == 1), None)
+        with zipfile.ZipFile(
+            io.BufferedReader(_RangeReader(self, file.url, file.size), buffer_size=1 << 16)
+        ) as wheel:
+            member = next(
+                (n for n in wheel.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1), None
+            )
             if member is None:
                 raise IndexUnreachable(f"{file.filename} has no .dist-info/METADATA")
             return wheel.read(member).decode("utf-8", errors="replace")
@@ -140,8 +152,10 @@ class _RangeReader(io.RawIOBase):
         end = min(self.size, self.pos + len(buffer)) - 1
         status, data = self.fetcher._open(self.url, {"Range": f"bytes={self.pos}-{end}"})
         if status != 206:
-            raise IndexUnreachable(f"{self.url} ignores HTTP range requests; dlenv will not "
-                                   "download a whole wheel to read its metadata")
+            raise IndexUnreachable(
+                f"{self.url} ignores HTTP range requests; dlenv will not "
+                "download a whole wheel to read its metadata"
+            )
         buffer[: len(data)] = data
         self.pos += len(data)
         return len(data)

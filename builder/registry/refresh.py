@@ -31,8 +31,12 @@ from builder.registry.pypi import Fetcher, IndexFile
 SCHEMA = 1
 PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 _MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_x86_64$")
-_LEGACY_MANYLINUX = {"manylinux1_x86_64": "2.5", "manylinux2010_x86_64": "2.12",
-                     "manylinux2014_x86_64": "2.17", "linux_x86_64": "0"}
+_LEGACY_MANYLINUX = {
+    "manylinux1_x86_64": "2.5",
+    "manylinux2010_x86_64": "2.12",
+    "manylinux2014_x86_64": "2.17",
+    "linux_x86_64": "0",
+}
 
 
 @dataclass(frozen=True)
@@ -106,11 +110,12 @@ def group_releases(files: Iterable[IndexFile], since: str | None) -> dict[Versio
 
 def _representative(files: list[IndexFile]) -> IndexFile:
     """The wheel whose metadata stands for the release: the newest CPython's Linux wheel."""
+
     def rank(f: IndexFile) -> tuple[int, str]:
         specs = [spec for spec, _ in wheel_support(f.filename)]
-        newest = max((Version(s[2:]) for s in specs if s.startswith(("==", ">="))),
-                     default=Version("0"))
+        newest = max((Version(s[2:]) for s in specs if s.startswith(("==", ">="))), default=Version("0"))
         return (newest.minor, f.filename)
+
     return max(files, key=rank)
 
 
@@ -138,8 +143,11 @@ def _can_apply(req: Requirement, extras: Iterable[str | None]) -> bool:
     """Whether a requirement's marker can be true on our platform, for some Python and extra."""
     if req.marker is None:
         return True
-    return any(req.marker.evaluate(marker_env(Version(python + ".0"), extra or ""))
-               for python in PYTHONS for extra in extras)
+    return any(
+        req.marker.evaluate(marker_env(Version(python + ".0"), extra or ""))
+        for python in PYTHONS
+        for extra in extras
+    )
 
 
 def relevant_requirements(requires: list[str], extras: list[str]) -> list[Requirement]:
@@ -158,20 +166,29 @@ def is_cuda_library(name: str) -> bool:
     return name.startswith(("nvidia-", "cuda-"))
 
 
-def shared_dependencies(requirements: Mapping[str, Iterable[Requirement]],
-                        framework_of: Mapping[str, str]) -> set[str]:
+def shared_dependencies(
+    requirements: Mapping[str, Iterable[Requirement]], framework_of: Mapping[str, str]
+) -> set[str]:
     """Dependencies that tie frameworks together: needed by two of them, or CUDA libraries."""
     users: dict[str, set[str]] = {}
     for package, reqs in requirements.items():
         for req in reqs:
             users.setdefault(canonicalize_name(req.name), set()).add(framework_of[package])
-    return {name for name, frameworks in users.items()
-            if name not in framework_of and (len(frameworks) > 1 or is_cuda_library(name))}
+    return {
+        name
+        for name, frameworks in users.items()
+        if name not in framework_of and (len(frameworks) > 1 or is_cuda_library(name))
+    }
 
 
-def refresh(fetcher: Fetcher, scope: Mapping[str, ScopeEntry], *,
-            index_url: str = "https://pypi.org/simple",
-            progress: Callable[[str], None] = lambda _: None, workers: int = 8) -> dict[str, Any]:
+def refresh(
+    fetcher: Fetcher,
+    scope: Mapping[str, ScopeEntry],
+    *,
+    index_url: str = "https://pypi.org/simple",
+    progress: Callable[[str], None] = lambda _: None,
+    workers: int = 8,
+) -> dict[str, Any]:
     """The registry data for `scope`, as a JSON-ready dict (see module docstring)."""
     packages: dict[str, dict[str, Any]] = {}
     requirements: dict[str, list[Requirement]] = {}
@@ -188,8 +205,10 @@ def refresh(fetcher: Fetcher, scope: Mapping[str, ScopeEntry], *,
                 kept = relevant_requirements(requires, extras)
                 requirements[name] += kept
                 packages[name][str(version)] = {
-                    **summarize(releases[version]), "extras": extras,
-                    "requires": [str(r) for r in kept]}
+                    **summarize(releases[version]),
+                    "extras": extras,
+                    "requires": [str(r) for r in kept],
+                }
         framework_of = {name: entry.framework for name, entry in scope.items()}
         dependencies: dict[str, dict[str, Any]] = {}
         for name in sorted(shared_dependencies(requirements, framework_of)):
@@ -197,24 +216,39 @@ def refresh(fetcher: Fetcher, scope: Mapping[str, ScopeEntry], *,
             releases = group_releases(fetcher.project(name), None)
             dependencies[name] = {str(v): summarize(files) for v, files in sorted(releases.items())}
             _add_extras_metadata(fetcher, pool, name, releases, dependencies[name], requirements)
-    uploads = [r["uploaded"] for table in (*packages.values(), *dependencies.values())
-               for r in table.values() if r.get("uploaded")]
-    return {"schema": SCHEMA, "index": index_url, "platform": "linux x86_64 (glibc), CPython",
-            "as_of": max(uploads) if uploads else None,
-            "scope": {name: entry.since for name, entry in sorted(scope.items())},
-            "packages": packages, "dependencies": dependencies}
+    uploads = [
+        r["uploaded"]
+        for table in (*packages.values(), *dependencies.values())
+        for r in table.values()
+        if r.get("uploaded")
+    ]
+    return {
+        "schema": SCHEMA,
+        "index": index_url,
+        "platform": "linux x86_64 (glibc), CPython",
+        "as_of": max(uploads) if uploads else None,
+        "scope": {name: entry.since for name, entry in sorted(scope.items())},
+        "packages": packages,
+        "dependencies": dependencies,
+    }
 
 
-def _add_extras_metadata(fetcher: Fetcher, pool: ThreadPoolExecutor, name: str,
-                         releases: Mapping[Version, list[IndexFile]], table: dict[str, Any],
-                         requirements: Mapping[str, list[Requirement]]) -> None:
+def _add_extras_metadata(
+    fetcher: Fetcher,
+    pool: ThreadPoolExecutor,
+    name: str,
+    releases: Mapping[Version, list[IndexFile]],
+    table: dict[str, Any],
+    requirements: Mapping[str, list[Requirement]],
+) -> None:
     """Record Requires-Dist for a dependency required *with extras* (cuda-toolkit[cublas]).
 
     Only the releases some framework's specifier allows are read, so this stays a handful of
     requests; the extras' own pins (nvidia-cublas==13.0.x) are what the solver must see.
     """
-    wanted = [r for reqs in requirements.values() for r in reqs
-              if canonicalize_name(r.name) == name and r.extras]
+    wanted = [
+        r for reqs in requirements.values() for r in reqs if canonicalize_name(r.name) == name and r.extras
+    ]
     if not wanted:
         return
     versions = [v for v in releases if any(v in _spec(r.specifier) for r in wanted)]
@@ -231,11 +265,13 @@ def _spec(specifier: SpecifierSet) -> SpecifierSet:
 
 def dumps(data: Mapping[str, Any]) -> str:
     """Stable JSON: sorted keys, versions in release order, one package per line block."""
+
     def order(table: Mapping[str, Any]) -> dict[str, Any]:
         try:
             return {k: table[k] for k in sorted(table, key=Version)}
         except InvalidVersion:
             return dict(sorted(table.items()))
+
     out = dict(data)
     for key in ("packages", "dependencies"):
         out[key] = {name: order(releases) for name, releases in sorted(data[key].items())}

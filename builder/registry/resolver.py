@@ -76,28 +76,40 @@ class _Provider(AbstractProvider[Requirement, Candidate, str]):
             return _identify(requirement_or_candidate.name, requirement_or_candidate.extras)
         return _identify(requirement_or_candidate.name, requirement_or_candidate.extras)
 
-    def get_preference(self, identifier: str, resolutions: Mapping[str, Candidate],
-                       candidates: Mapping[str, Iterator[Candidate]],
-                       information: Mapping[str, Iterator[RequirementInformation[Requirement, Candidate]]],
-                       backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]]
-                       ) -> Any:
-        pinned = any(str(s.operator) == "==" for info in information[identifier]
-                     for s in info.requirement.specifier)
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Requirement, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
+    ) -> Any:
+        pinned = any(
+            str(s.operator) == "==" for info in information[identifier] for s in info.requirement.specifier
+        )
         return (not pinned, "[" not in identifier, identifier)
 
-    def find_matches(self, identifier: str, requirements: Mapping[str, Iterator[Requirement]],
-                     incompatibilities: Mapping[str, Iterator[Candidate]]) -> list[Candidate]:
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Requirement]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> list[Candidate]:
         reqs = list(requirements[identifier])
         bad = {c.version for c in incompatibilities[identifier]}
         name = canonicalize_name(reqs[0].name) if reqs else identifier.split("[")[0]
         extras = frozenset(canonicalize_name(e) for r in reqs for e in r.extras)
-        exact = {Version(s.version) for r in reqs for s in r.specifier
-                 if s.operator in ("==", "===") and "*" not in s.version}
+        exact = {
+            Version(s.version)
+            for r in reqs
+            for s in r.specifier
+            if s.operator in ("==", "===") and "*" not in s.version
+        }
         out = []
-        derived = [r for r in self.derived.get(name, [])
-                   if r.installs_on(self.target.python, self.target.glibc)]
-        for release in [*derived, *self.registry.installable(name, self.target.python,
-                                                             self.target.glibc)]:
+        derived = [
+            r for r in self.derived.get(name, []) if r.installs_on(self.target.python, self.target.glibc)
+        ]
+        for release in [*derived, *self.registry.installable(name, self.target.python, self.target.glibc)]:
             if release.version in bad or (release.yanked and release.version not in exact):
                 continue
             if not extras <= release.extras:
@@ -113,11 +125,18 @@ class _Provider(AbstractProvider[Requirement, Candidate, str]):
         python = self.target.python
         if candidate.extras:  # the extras' own deps, plus the base package at the same version
             base = Requirement(f"{candidate.name}=={candidate.version}")
-            deps = [r for r in candidate.release.requires if r.marker is not None and any(
-                r.marker.evaluate(marker_env(python, e)) for e in candidate.extras)]
+            deps = [
+                r
+                for r in candidate.release.requires
+                if r.marker is not None
+                and any(r.marker.evaluate(marker_env(python, e)) for e in candidate.extras)
+            ]
             return [base, *(r for r in deps if self.registry.covers(r))]
-        return [r for r in candidate.release.requires if self.registry.covers(r)
-                and (r.marker is None or r.marker.evaluate(marker_env(python, "")))]
+        return [
+            r
+            for r in candidate.release.requires
+            if self.registry.covers(r) and (r.marker is None or r.marker.evaluate(marker_env(python, "")))
+        ]
 
 
 def derived_releases(registry: Registry, requirements: Iterable[Requirement]) -> dict[str, list[Release]]:
@@ -132,7 +151,8 @@ def derived_releases(registry: Registry, requirements: Iterable[Requirement]) ->
             if base is None:
                 continue
             out.setdefault(canonicalize_name(req.name), []).append(
-                base.with_local(local, keep_cuda_libraries=_same_cuda(base, local)))
+                base.with_local(local, keep_cuda_libraries=_same_cuda(base, local))
+            )
     return out
 
 
@@ -145,8 +165,9 @@ def _same_cuda(release: Release, local: str) -> bool:
     return cuda is not None and cuda == Version(f"{match.group(1)}.{match.group(2)}")
 
 
-def resolve(registry: Registry, requirements: Mapping[str, str | None],
-            target: Target) -> dict[str, Version] | Conflict:
+def resolve(
+    registry: Registry, requirements: Mapping[str, str | None], target: Target
+) -> dict[str, Version] | Conflict:
     """Pinned versions of every registry-known package, or the conflict that prevents it.
 
     `requirements` maps each requirement to who adds it ("mxnet 1.9.1 (cpu)"), or to None
@@ -159,15 +180,18 @@ def resolve(registry: Registry, requirements: Mapping[str, str | None],
     try:
         result = Resolver(provider, BaseReporter()).resolve(known, max_rounds=2000)
     except ResolutionImpossible as exc:
-        return Conflict(tuple(dict.fromkeys(_describe(c, target, registry, origins)
-                                            for c in exc.causes)))
+        return Conflict(tuple(dict.fromkeys(_describe(c, target, registry, origins) for c in exc.causes)))
     except ResolutionTooDeep:
         return Conflict(("the requirements did not resolve within 2000 rounds",))
     return {key: cand.version for key, cand in result.mapping.items() if "[" not in key}
 
 
-def _describe(cause: RequirementInformation[Requirement, Candidate], target: Target,
-              registry: Registry, origins: Mapping[str, str | None]) -> str:
+def _describe(
+    cause: RequirementInformation[Requirement, Candidate],
+    target: Target,
+    registry: Registry,
+    origins: Mapping[str, str | None],
+) -> str:
     """One conflict line: who requires what, and why nothing matches on this Python."""
     req, parent = cause.requirement, cause.parent
     if parent is not None:
@@ -187,8 +211,7 @@ def _matches(req: Requirement, version: Version) -> bool:
     """Specifier match that compares `==V+local` pins on the public version V."""
     specs = list(req.specifier)
     if any(s.operator == "==" and "+" in s.version for s in specs):
-        return all(Version(s.version.partition("+")[0]) == version for s in specs
-                   if s.operator == "==")
+        return all(Version(s.version.partition("+")[0]) == version for s in specs if s.operator == "==")
     return req.specifier.contains(version, prereleases=True)
 
 

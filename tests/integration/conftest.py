@@ -29,8 +29,14 @@ class Run:
 def dlenv(*args: str, env: dict[str, str] | None = None, timeout: int = 1800) -> Run:
     """Run the real CLI in a subprocess, as a user would."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    result = subprocess.run([sys.executable, "-m", "builder", *args], cwd=REPO, env=full_env,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", "builder", *args],
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return Run(result.returncode, result.stdout, result.stderr)
 
 
@@ -72,17 +78,24 @@ def _start_registry(root: Path, auth: tuple[str, str] | None = None) -> tuple[su
     import urllib.request
 
     port = free_port()
-    config = ["version: 0.1", "log: {level: warn}",
-              f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}, delete: {{enabled: true}}}}",
-              f"http: {{addr: '127.0.0.1:{port}'}}"]
+    config = [
+        "version: 0.1",
+        "log: {level: warn}",
+        f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}, delete: {{enabled: true}}}}",
+        f"http: {{addr: '127.0.0.1:{port}'}}",
+    ]
     if auth:
-        htpasswd = subprocess.run(["htpasswd", "-Bbn", *auth], capture_output=True, text=True,
-                                  check=True).stdout
+        htpasswd = subprocess.run(
+            ["htpasswd", "-Bbn", *auth], capture_output=True, text=True, check=True
+        ).stdout
         (root / "htpasswd").write_text(htpasswd)
         config.append(f"auth: {{htpasswd: {{realm: dlenv-test, path: {root / 'htpasswd'}}}}}")
     (root / "config.yml").write_text("\n".join(config) + "\n")
-    proc = subprocess.Popen(["docker-registry", "serve", str(root / "config.yml")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["docker-registry", "serve", str(root / "config.yml")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     address = f"127.0.0.1:{port}"
     for _ in range(100):
         try:

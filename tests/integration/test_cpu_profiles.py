@@ -44,8 +44,14 @@ def test_image_is_usable_without_dlenv(docker_client: Any, pytorch_cpu: str) -> 
     """Plain `docker run IMAGE dlenv-smoke`, non-root user, no build inputs in the image."""
     image = pytorch_cpu
     out = docker_client.containers.run(
-        image, ["bash", "-c", "id -u; test ! -e /opt/dlenv-build && echo clean; "
-                "dlenv-smoke --model lstm --steps 60"], remove=True).decode()
+        image,
+        [
+            "bash",
+            "-c",
+            "id -u; test ! -e /opt/dlenv-build && echo clean; dlenv-smoke --model lstm --steps 60",
+        ],
+        remove=True,
+    ).decode()
     lines = out.splitlines()
     assert lines[0] == "1000" and lines[1] == "clean"
     assert '"ok": true' in lines[-1]

@@ -48,9 +48,24 @@ def dev_container(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) 
     workspace = tmp_path_factory.mktemp("workspace")
     workspace.chmod(0o777)
     port = _free_port()
-    run = dlenv("dev", "up", "pytorch-cpu", "--workspace", str(workspace), "--uid", str(UID),
-                "--gid", str(GID), "--jupyter", "--jupyter-port", str(port), "--detach",
-                "--pip-from-host", "--progress", "plain")
+    run = dlenv(
+        "dev",
+        "up",
+        "pytorch-cpu",
+        "--workspace",
+        str(workspace),
+        "--uid",
+        str(UID),
+        "--gid",
+        str(GID),
+        "--jupyter",
+        "--jupyter-port",
+        str(port),
+        "--detach",
+        "--pip-from-host",
+        "--progress",
+        "plain",
+    )
     assert run.code == 0, run.stderr[-4000:]
     assert run.stdout.strip() == NAME
     container = docker_client.containers.get(NAME)
@@ -84,8 +99,7 @@ def test_jupyter_needs_the_token_and_listens_on_loopback_only(dev_container: dic
 
 
 def test_second_up_reuses_the_container(dev_container: dict[str, Any]) -> None:
-    run = dlenv("dev", "up", "pytorch-cpu", "--workspace", str(dev_container["workspace"]),
-                "--detach")
+    run = dlenv("dev", "up", "pytorch-cpu", "--workspace", str(dev_container["workspace"]), "--detach")
     assert run.code == 0 and run.stdout.strip() == NAME
     assert "reusing" in run.stderr
     dev_container["container"].reload()
@@ -100,8 +114,9 @@ def test_ls_lists_it(dev_container: dict[str, Any]) -> None:
 
 
 def test_port_taken_is_an_input_error(dev_container: dict[str, Any], tmp_path: Path) -> None:
-    run = dlenv("dev", "up", "jax-cpu", "--workspace", str(tmp_path), "--detach", "--port",
-                str(dev_container["port"]))
+    run = dlenv(
+        "dev", "up", "jax-cpu", "--workspace", str(tmp_path), "--detach", "--port", str(dev_container["port"])
+    )
     assert run.code == 2 and "already in use" in run.stderr
 
 
@@ -126,13 +141,16 @@ def test_compose_file_is_valid_and_a_cpu_service_runs(docker_client: Any, pytorc
     services = subprocess.run([*compose, "config", "--services"], capture_output=True, text=True)
     assert "pytorch-cuda" in services.stdout.split()
     try:
-        run = subprocess.run([*compose, "run", "--rm", "pytorch-cpu", "dlenv-smoke", "--model",
-                              "lstm", "--steps", "60"], capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            [*compose, "run", "--rm", "pytorch-cpu", "dlenv-smoke", "--model", "lstm", "--steps", "60"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert run.returncode == 0, run.stderr[-3000:]
         result = json.loads(run.stdout.strip().splitlines()[-1])
         assert result["ok"] is True and result["framework"] == "pytorch"
     finally:
         subprocess.run([*compose, "down", "--remove-orphans"], capture_output=True)
-    left = docker_client.containers.list(
-        all=True, filters={"label": "com.docker.compose.project=dlenvtest"})
+    left = docker_client.containers.list(all=True, filters={"label": "com.docker.compose.project=dlenvtest"})
     assert not left

@@ -48,20 +48,26 @@ def _record(kind: str, outcome: Outcome) -> None:
     counts["interrupted" if outcome.code == 130 else "finished first"] += 1
 
 
-def _run(args: list[str], client: Any, *, delay: float | None, on_create: bool,
-         cwd: Path = REPO) -> Outcome:
+def _run(args: list[str], client: Any, *, delay: float | None, on_create: bool, cwd: Path = REPO) -> Outcome:
     """Start `dlenv ARGS`, send SIGINT after `delay` s or when a container is created."""
     env = {**os.environ, "PYTHONFAULTHANDLER": "1", "COLUMNS": "200"}
     created: list[str] = []
     since = int(time.time()) - 1
     started_ns = time.time_ns()
-    proc = subprocess.Popen([sys.executable, "-m", "builder", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "builder", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     fired = threading.Event()
 
     def watch() -> None:
-        for event in client.events(since=since, decode=True,
-                                   filters={"type": "container", "event": "create"}):
+        for event in client.events(
+            since=since, decode=True, filters={"type": "container", "event": "create"}
+        ):
             if int(event.get("timeNano", 0)) < started_ns:
                 continue  # an earlier trial's
             created.append(event.get("id", ""))
@@ -129,8 +135,9 @@ def slow_smoke(docker_client: Any, pytorch_cpu: str) -> Iterator[str]:
     import io
 
     dockerfile = f"FROM {pytorch_cpu}\nENV DLENV_SMOKE_STEPS=1000000 DLENV_SMOKE_MODELS=lstm\n"
-    docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag="dlenv-test/slow-smoke:1",
-                               rm=True)
+    docker_client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag="dlenv-test/slow-smoke:1", rm=True
+    )
     yield "dlenv-test/slow-smoke:1"
     docker_client.images.remove("dlenv-test/slow-smoke:1", force=True)
 
@@ -147,9 +154,9 @@ def test_ctrl_c_during_smoke_removes_its_container(docker_client: Any, slow_smok
 
 def _profile(folder: Path, *, extras: bool = True) -> tuple[Path, str]:
     name = f"irq-{secrets.token_hex(3)}"
-    text = f"name: {name}\naccelerator: cpu\nos: debian12\nframeworks: {{pytorch: \"2.13\"}}\n"
+    text = f'name: {name}\naccelerator: cpu\nos: debian12\nframeworks: {{pytorch: "2.13"}}\n'
     if extras:  # a requirement unique to this run: the extras step really runs pip
-        text += f"packages: [\"idna!=0.0.{secrets.randbelow(10**9)}\"]\n"
+        text += f'packages: ["idna!=0.0.{secrets.randbelow(10**9)}"]\n'
     path = folder / f"{name}.yaml"
     path.write_text(text)
     return path, name
@@ -161,7 +168,8 @@ def _tags_of(client: Any, name: str) -> Callable[[], list[str]]:
 
 @pytest.mark.parametrize("smoke", [False, True], ids=["build", "build-smoke"])
 def test_ctrl_c_during_build_leaves_no_tag_and_no_build_container(
-        docker_client: Any, pytorch_cpu: str, tmp_path: Path, smoke: bool) -> None:
+    docker_client: Any, pytorch_cpu: str, tmp_path: Path, smoke: bool
+) -> None:
     for delay, on_create in _moments(6.0):
         path, name = _profile(tmp_path)
         args = ["build", str(path), "--pip-from-host", "--progress", "plain", *(["--smoke"] if smoke else [])]
@@ -177,25 +185,47 @@ def test_ctrl_c_during_build_leaves_no_tag_and_no_build_container(
         _record("build --smoke" if smoke else "build", outcome)
 
 
-def test_ctrl_c_during_dev_up_removes_the_dev_container(docker_client: Any, pytorch_cpu: str,
-                                                       tmp_path: Path) -> None:
+def test_ctrl_c_during_dev_up_removes_the_dev_container(
+    docker_client: Any, pytorch_cpu: str, tmp_path: Path
+) -> None:
     from builder import names
 
-    warm = subprocess.run([sys.executable, "-m", "builder", "dev", "up", "pytorch-cpu", "--workspace",
-                           str(tmp_path), "--detach", "--pip-from-host", "--progress", "plain"],
-                          cwd=REPO, capture_output=True, text=True)  # builds the dev image once
+    warm = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "builder",
+            "dev",
+            "up",
+            "pytorch-cpu",
+            "--workspace",
+            str(tmp_path),
+            "--detach",
+            "--pip-from-host",
+            "--progress",
+            "plain",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )  # builds the dev image once
     assert warm.returncode == 0, warm.stderr[-2000:]
     container = names.dev_container("pytorch-cpu")
-    subprocess.run([sys.executable, "-m", "builder", "dev", "down", "pytorch-cpu"], cwd=REPO,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "builder", "dev", "down", "pytorch-cpu"], cwd=REPO, capture_output=True
+    )
     for delay, on_create in _moments(1.5):
-        outcome = _run(["dev", "up", "pytorch-cpu", "--workspace", str(tmp_path), "--detach"],
-                       docker_client, delay=delay, on_create=on_create)
+        outcome = _run(
+            ["dev", "up", "pytorch-cpu", "--workspace", str(tmp_path), "--detach"],
+            docker_client,
+            delay=delay,
+            on_create=on_create,
+        )
         if outcome.code == 0:
-            subprocess.run([sys.executable, "-m", "builder", "dev", "down", "pytorch-cpu"],
-                           cwd=REPO, capture_output=True)
-        _check(outcome, docker_client,
-               lambda: [container] if _exists(docker_client, container) else [])
+            subprocess.run(
+                [sys.executable, "-m", "builder", "dev", "down", "pytorch-cpu"], cwd=REPO, capture_output=True
+            )
+        _check(outcome, docker_client, lambda: [container] if _exists(docker_client, container) else [])
         _record("dev up", outcome)
 
 
@@ -205,8 +235,7 @@ def test_ctrl_c_during_lock_leaves_no_lock_and_no_resolver(docker_client: Any, t
             continue  # lock creates no engine objects
         path, name = _profile(tmp_path)
         lock = tmp_path / f"{name}.dlenv.lock"
-        outcome = _run(["lock", str(path), "--pip-from-host"], docker_client, delay=delay,
-                       on_create=False)
+        outcome = _run(["lock", str(path), "--pip-from-host"], docker_client, delay=delay, on_create=False)
 
         def leftovers(lock: Path = lock, code: int = outcome.code) -> list[str]:
             left = [] if code == 0 else [str(lock)] if lock.exists() else []
@@ -226,8 +255,9 @@ def test_ctrl_c_during_push_removes_the_new_tag(docker_client: Any, registry: st
         outcome = _run(["push", pytorch_cpu, ref], docker_client, delay=delay, on_create=False)
 
         def leftovers(ref: str = ref, code: int = outcome.code) -> list[str]:
-            tags = [t for i in docker_client.images.list(name=ref.rsplit(":", 1)[0]) for t in i.tags
-                    if t == ref]
+            tags = [
+                t for i in docker_client.images.list(name=ref.rsplit(":", 1)[0]) for t in i.tags if t == ref
+            ]
             return [] if code == 0 else tags
 
         if outcome.code == 0:

@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import dlenv
 
-BASE = "name: {name}\naccelerator: cpu\nos: debian12\nframeworks: {{pytorch: \"2.13\"}}\n"
+BASE = 'name: {name}\naccelerator: cpu\nos: debian12\nframeworks: {{pytorch: "2.13"}}\n'
 
 
 def _derived(client: Any, base: str, tag: str, lines: list[str]) -> str:
@@ -28,18 +28,19 @@ def test_changing_extras_reuses_the_framework_layer(tmp_path: Path, docker_clien
     assert first.code == 0, first.stderr[-3000:]
     # A requirement unique to this run, so no earlier run's extras layer can be reused.
     unique = f"idna!=0.0.{int(time.time())}"
-    profile.write_text(BASE.format(name="cache-probe") + f"packages: [six, \"{unique}\"]\n")
+    profile.write_text(BASE.format(name="cache-probe") + f'packages: [six, "{unique}"]\n')
     second = dlenv("build", str(profile), "--pip-from-host", "--progress", "plain")
     assert second.code == 0, second.stderr[-3000:]
     steps = second.stderr.split("\n[")
-    framework = next(s for s in steps if "/opt/venv/bin/pip install --no-cache-dir" in s
-                     and "constraints" not in s)
+    framework = next(
+        s for s in steps if "/opt/venv/bin/pip install --no-cache-dir" in s and "constraints" not in s
+    )
     extras = next(s for s in steps if "constraints.txt" in s)
     assert "Using cache" in framework
     assert "Using cache" not in extras
-    out = docker_client.containers.run("dlenv/cache-probe:latest",
-                                       ["python", "-c", "import six, idna, torch; print('ok')"],
-                                       remove=True)
+    out = docker_client.containers.run(
+        "dlenv/cache-probe:latest", ["python", "-c", "import six, idna, torch; print('ok')"], remove=True
+    )
     assert out.strip() == b"ok"
     docker_client.images.remove("dlenv/cache-probe:latest", force=True)
 
@@ -69,9 +70,12 @@ def test_missing_base_image_exits_4_with_fix() -> None:
 
 
 def test_smoke_import_error_exits_5(docker_client: Any, pytorch_cpu: str) -> None:
-    image = _derived(docker_client, pytorch_cpu, "dlenv-test/broken-torch:1", [
-        "USER root", "RUN rm /opt/venv/lib/python3.11/site-packages/torch/__init__.py",
-        "USER 1000:1000"])
+    image = _derived(
+        docker_client,
+        pytorch_cpu,
+        "dlenv-test/broken-torch:1",
+        ["USER root", "RUN rm /opt/venv/lib/python3.11/site-packages/torch/__init__.py", "USER 1000:1000"],
+    )
     try:
         run = dlenv("smoke", image)
         assert run.code == 5
@@ -82,11 +86,16 @@ def test_smoke_import_error_exits_5(docker_client: Any, pytorch_cpu: str) -> Non
 
 
 def test_gpu_requested_on_a_host_without_one(docker_client: Any, pytorch_cpu: str) -> None:
-    runtime = json.dumps({"gpus": True, "devices": [], "group_add": [], "security_opt": [],
-                          "shm_size": "1g"})
-    image = _derived(docker_client, pytorch_cpu, "dlenv-test/fake-cuda:1", [
-        "ENV DLENV_SMOKE_DEVICE=cuda DLENV_SMOKE_MODELS=lstm DLENV_SMOKE_STEPS=60",
-        f"LABEL io.dlenv.accelerator=cuda io.dlenv.runtime='{runtime}'"])
+    runtime = json.dumps({"gpus": True, "devices": [], "group_add": [], "security_opt": [], "shm_size": "1g"})
+    image = _derived(
+        docker_client,
+        pytorch_cpu,
+        "dlenv-test/fake-cuda:1",
+        [
+            "ENV DLENV_SMOKE_DEVICE=cuda DLENV_SMOKE_MODELS=lstm DLENV_SMOKE_STEPS=60",
+            f"LABEL io.dlenv.accelerator=cuda io.dlenv.runtime='{runtime}'",
+        ],
+    )
     try:
         run = dlenv("smoke", image)
         assert run.code == 5

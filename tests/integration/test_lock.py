@@ -72,8 +72,10 @@ def test_check_is_clean_then_names_what_changed(work: Path, locked: Path) -> Non
 
 def test_extras_change_keeps_the_frameworks_set(work: Path, locked: Path) -> None:
     with_extras = work / "extras.yaml"
-    with_extras.write_text((work / "pytorch-cpu.yaml").read_text().replace(
-        "name: pytorch-cpu", "name: extras") + "packages: [six]\n")
+    with_extras.write_text(
+        (work / "pytorch-cpu.yaml").read_text().replace("name: pytorch-cpu", "name: extras")
+        + "packages: [six]\n"
+    )
     shutil.copy(locked, work / "extras.dlenv.lock")  # the previous lock: its pins are kept
     run = dlenv("lock", str(with_extras), "--pip-from-host")
     assert run.code == 0, run.stderr[-2000:]
@@ -82,15 +84,27 @@ def test_extras_change_keeps_the_frameworks_set(work: Path, locked: Path) -> Non
     assert [p["name"] for p in new["extras"]] == ["six"]
 
 
-@pytest.mark.parametrize(("case", "edit", "code", "message"), [
-    ("not-toml", lambda t: t + "\n[[[", 2, "not a valid TOML"),
-    ("unknown-key", lambda t: t.replace("lock-version = 1", "lock-version = 1\nflavour = 1"), 2,
-     "unknown key"),
-    ("other-platform", lambda t: t.replace("x86_64-manylinux_2_36", "x86_64-manylinux_2_39"), 1,
-     "the platform"),
-])
-def test_bad_locks_are_refused_before_building(work: Path, locked: Path, case: str, edit: Any,
-                                               code: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "edit", "code", "message"),
+    [
+        ("not-toml", lambda t: t + "\n[[[", 2, "not a valid TOML"),
+        (
+            "unknown-key",
+            lambda t: t.replace("lock-version = 1", "lock-version = 1\nflavour = 1"),
+            2,
+            "unknown key",
+        ),
+        (
+            "other-platform",
+            lambda t: t.replace("x86_64-manylinux_2_36", "x86_64-manylinux_2_39"),
+            1,
+            "the platform",
+        ),
+    ],
+)
+def test_bad_locks_are_refused_before_building(
+    work: Path, locked: Path, case: str, edit: Any, code: int, message: str
+) -> None:
     bad = work / f"{case}.lock"
     bad.write_text(edit(locked.read_text()))
     run = dlenv("build", str(work / "pytorch-cpu.yaml"), "--locked", "--lock", str(bad))
@@ -99,12 +113,22 @@ def test_bad_locks_are_refused_before_building(work: Path, locked: Path, case: s
 
 
 def test_locked_builds_install_the_lock_and_give_one_content_digest(
-        work: Path, locked: Path, docker_client: Any) -> None:
+    work: Path, locked: Path, docker_client: Any
+) -> None:
     tags = []
     for n, extra in ((1, ()), (2, ("--no-cache",))):
         tag = f"dlenv-test/locked:{n}"
-        run = dlenv("build", str(work / "pytorch-cpu.yaml"), "--locked", "--pip-from-host",
-                    "--progress", "plain", "-t", tag, *extra)
+        run = dlenv(
+            "build",
+            str(work / "pytorch-cpu.yaml"),
+            "--locked",
+            "--pip-from-host",
+            "--progress",
+            "plain",
+            "-t",
+            tag,
+            *extra,
+        )
         assert run.code == 0, run.stderr[-3000:]
         assert "installed set matches the lock" in run.stderr
         tags.append(tag)
@@ -120,15 +144,26 @@ def test_locked_builds_install_the_lock_and_give_one_content_digest(
         docker_client.images.remove(tag, force=True)
 
 
-def test_tampered_hash_fails_with_exit_4_naming_the_package(work: Path, locked: Path,
-                                                           docker_client: Any) -> None:
+def test_tampered_hash_fails_with_exit_4_naming_the_package(
+    work: Path, locked: Path, docker_client: Any
+) -> None:
     text = locked.read_text()
     start = text.index('name = "jinja2"')
     at = text.index('sha256 = "', start) + len('sha256 = "')
     tampered = work / "tampered.lock"
-    tampered.write_text(text[:at] + "0" * 64 + text[at + 64:])
-    run = dlenv("build", str(work / "pytorch-cpu.yaml"), "--locked", "--lock", str(tampered),
-                "--pip-from-host", "--progress", "plain", "-t", "dlenv-test/tampered:1")
+    tampered.write_text(text[:at] + "0" * 64 + text[at + 64 :])
+    run = dlenv(
+        "build",
+        str(work / "pytorch-cpu.yaml"),
+        "--locked",
+        "--lock",
+        str(tampered),
+        "--pip-from-host",
+        "--progress",
+        "plain",
+        "-t",
+        "dlenv-test/tampered:1",
+    )
     assert run.code == 4, run.stderr[-2000:]
     assert "sha256 does not match the lock" in run.stderr and "jinja2==" in run.stderr
     assert not docker_client.images.list(name="dlenv-test/tampered")
@@ -137,7 +172,11 @@ def test_tampered_hash_fails_with_exit_4_naming_the_package(work: Path, locked: 
 def test_builtin_lock_defaults_to_the_current_directory(tmp_path: Path) -> None:
     import subprocess
 
-    result = subprocess.run([sys.executable, "-m", "builder", "lock", "jax-cpu", "--check"],
-                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "builder", "lock", "jax-cpu", "--check"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and str(tmp_path / "jax-cpu.dlenv.lock") in result.stderr

@@ -14,13 +14,13 @@ from .conftest import dlenv, free_port
 @pytest.fixture(scope="module")
 def small_image(docker_client: Any) -> str:
     dockerfile = b"FROM debian:bookworm-slim\nRUN echo dlenv-push-test > /pushed\n"
-    image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag="dlenv-test/push:1",
-                                          rm=True)
+    image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag="dlenv-test/push:1", rm=True)
     return "dlenv-test/push:1"
 
 
 def test_push_reports_the_digest_and_pulling_it_gives_the_same_image(
-        registry: str, small_image: str, docker_client: Any) -> None:
+    registry: str, small_image: str, docker_client: Any
+) -> None:
     ref = f"{registry}/team/push-test:v1"
     run = dlenv("push", small_image, ref, "--json")
     assert run.code == 0, run.stderr
@@ -42,8 +42,9 @@ def test_plain_output_is_repo_at_digest(registry: str, small_image: str) -> None
     assert run.stdout.strip().startswith(f"{registry}/team/push-test@sha256:")
 
 
-def test_wrong_credentials_exit_6_with_a_login_hint(auth_registry: str, small_image: str,
-                                                   docker_client: Any) -> None:
+def test_wrong_credentials_exit_6_with_a_login_hint(
+    auth_registry: str, small_image: str, docker_client: Any
+) -> None:
     ref = f"{auth_registry}/team/push-test:v1"
     run = dlenv("push", small_image, ref)
     assert run.code == 6, run.stderr

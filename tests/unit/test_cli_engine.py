@@ -18,9 +18,19 @@ from builder.errors import EngineUnavailable
 from builder.smoke import SmokeReport, SmokeResult
 from tests.fakes import FakeClient, successful_build
 
-GOOD = SmokeResult(ok=True, framework="pytorch", framework_version="2.13.0+cpu", device="cpu",
-                   device_name="cpu", model="lstm", steps=200, loss_first=0.4, loss_last=0.01,
-                   samples_per_s=1000.0, seconds=1.0)
+GOOD = SmokeResult(
+    ok=True,
+    framework="pytorch",
+    framework_version="2.13.0+cpu",
+    device="cpu",
+    device_name="cpu",
+    model="lstm",
+    steps=200,
+    loss_first=0.4,
+    loss_last=0.01,
+    samples_per_s=1000.0,
+    seconds=1.0,
+)
 
 
 @pytest.fixture
@@ -59,8 +69,11 @@ def test_build_tags_after_success_and_prints_the_image_id(runner: CliRunner, fak
 
 
 def test_failed_build_is_exit_4_and_tags_nothing(runner: CliRunner, fake: FakeClient) -> None:
-    fake.api.chunks = [{"stream": "Step 1/2 : FROM debian\n"}, {"stream": "Step 2/2 : RUN false\n"},
-                       {"error": "The command '/bin/sh -c false' returned a non-zero code: 1"}]
+    fake.api.chunks = [
+        {"stream": "Step 1/2 : FROM debian\n"},
+        {"stream": "Step 2/2 : RUN false\n"},
+        {"error": "The command '/bin/sh -c false' returned a non-zero code: 1"},
+    ]
     result = runner.invoke(app, ["build", "pytorch-cpu", "--progress", "plain"])
     assert result.exit_code == 4
     assert "The build failed at Step 2/2 : RUN false" in result.output
@@ -68,15 +81,18 @@ def test_failed_build_is_exit_4_and_tags_nothing(runner: CliRunner, fake: FakeCl
 
 
 def test_disk_full_says_so(runner: CliRunner, fake: FakeClient) -> None:
-    fake.api.chunks = [{"stream": "Step 1/1 : RUN dd if=/dev/zero of=/big\n"},
-                       {"error": "write /var/lib/docker/overlay2/x/diff/big: no space left on device"}]
+    fake.api.chunks = [
+        {"stream": "Step 1/1 : RUN dd if=/dev/zero of=/big\n"},
+        {"error": "write /var/lib/docker/overlay2/x/diff/big: no space left on device"},
+    ]
     result = runner.invoke(app, ["build", "pytorch-cpu", "--progress", "plain"])
     assert result.exit_code == 4
     assert "ran out of disk space" in result.output and "docker builder prune" in result.output
 
 
-def test_build_smoke_passes_the_typed_runtime_options(runner: CliRunner, fake: FakeClient,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_smoke_passes_the_typed_runtime_options(
+    runner: CliRunner, fake: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = _smoke_returns(monkeypatch, GOOD)
     result = runner.invoke(app, ["build", "pytorch-cpu", "--smoke", "--progress", "plain"])
     assert result.exit_code == 0, result.output
@@ -87,21 +103,29 @@ def test_build_smoke_passes_the_typed_runtime_options(runner: CliRunner, fake: F
     assert lines == [GOOD.as_json()]
 
 
-def test_failed_smoke_is_exit_5_with_the_reason(runner: CliRunner, fake: FakeClient,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    bad = SmokeResult(ok=False, framework="pytorch", model="lstm", device="cpu",
-                      error="loss did not fall clearly: 0.4 -> 0.39")
+def test_failed_smoke_is_exit_5_with_the_reason(
+    runner: CliRunner, fake: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = SmokeResult(
+        ok=False,
+        framework="pytorch",
+        model="lstm",
+        device="cpu",
+        error="loss did not fall clearly: 0.4 -> 0.39",
+    )
     _smoke_returns(monkeypatch, bad, code=1)
     result = runner.invoke(app, ["build", "pytorch-cpu", "--smoke", "--progress", "plain"])
     assert result.exit_code == 5
     assert "pytorch/lstm: loss did not fall clearly" in result.output
 
 
-def test_smoke_of_an_image_reads_its_labels(runner: CliRunner, fake: FakeClient,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_smoke_of_an_image_reads_its_labels(
+    runner: CliRunner, fake: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runtime = {"gpus": True, "devices": [], "group_add": [], "security_opt": [], "shm_size": "8g"}
-    fake.api.images["sha256:feedbeef"].labels.update({"io.dlenv.accelerator": "cuda",
-                                                      "io.dlenv.runtime": json.dumps(runtime)})
+    fake.api.images["sha256:feedbeef"].labels.update(
+        {"io.dlenv.accelerator": "cuda", "io.dlenv.runtime": json.dumps(runtime)}
+    )
     fake.api.tags["team/img:1"] = "sha256:feedbeef"
     calls = _smoke_returns(monkeypatch, GOOD)
     result = runner.invoke(app, ["smoke", "team/img:1", "--allow-cpu", "--json"])
@@ -117,7 +141,8 @@ def test_json_progress_is_one_object_per_event(runner: CliRunner, fake: FakeClie
     kinds = [e["event"] for e in events]
     assert kinds[0] == "BuildStarted" and kinds[-1] == "BuildFinished"
     assert {"step": 1, "total": 2, "text": "FROM debian"}.items() <= next(
-        e for e in events if e["event"] == "BuildStep").items()
+        e for e in events if e["event"] == "BuildStep"
+    ).items()
 
 
 def test_auto_progress_off_a_terminal_is_plain(runner: CliRunner, fake: FakeClient) -> None:
@@ -125,8 +150,9 @@ def test_auto_progress_off_a_terminal_is_plain(runner: CliRunner, fake: FakeClie
     assert result.exit_code == 0 and "[2/2] RUN true" in result.stderr
 
 
-def test_bad_progress_mode_is_a_usage_error_before_the_engine(runner: CliRunner,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_progress_mode_is_a_usage_error_before_the_engine(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(engine, "connect", lambda timeout=60: pytest.fail("engine contacted"))
     result = runner.invoke(app, ["build", "pytorch-cpu", "--progress", "fancy"])
     assert result.exit_code == 2 and "--progress" in result.output

@@ -17,8 +17,9 @@ from builder.errors import ProfileError
 from builder.profile import load_profile
 from builder.resolve import resolve
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "fixtures" /
-                     "devcontainer.schema.json").read_text())
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "devcontainer.schema.json").read_text()
+)
 
 
 @pytest.mark.parametrize("name", ["pytorch-cpu", "pytorch-cuda", "pytorch-rocm"])
@@ -36,8 +37,7 @@ def test_devcontainer_json_is_valid(name: str) -> None:
 
 def test_schema_rejects_a_misspelt_key() -> None:
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.Draft202012Validator(SCHEMA).validate({"build": {"dockerfile": "D"},
-                                                          "remoteUsr": "x"})
+        jsonschema.Draft202012Validator(SCHEMA).validate({"build": {"dockerfile": "D"}, "remoteUsr": "x"})
 
 
 def test_vscode_command_writes_and_protects(runner: CliRunner, tmp_path: Path) -> None:
@@ -52,10 +52,14 @@ def test_vscode_command_writes_and_protects(runner: CliRunner, tmp_path: Path) -
     assert (target / "Dockerfile").read_text() == "FROM mine\n"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("6006", ("127.0.0.1", 6006, 6006)), ("8080:80", ("127.0.0.1", 8080, 80)),
-    ("0.0.0.0:8080:80", ("0.0.0.0", 8080, 80)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("6006", ("127.0.0.1", 6006, 6006)),
+        ("8080:80", ("127.0.0.1", 8080, 80)),
+        ("0.0.0.0:8080:80", ("0.0.0.0", 8080, 80)),
+    ],
+)
 def test_parse_port_defaults_to_loopback(text: str, expected: tuple[str, int, int]) -> None:
     m = devenv.parse_port(text)
     assert (m.host_ip, m.host_port, m.container_port) == expected
@@ -92,7 +96,6 @@ def test_dev_profile_maps_user_and_adds_jupyter() -> None:
 
 @pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has an NVIDIA driver")
 def test_gpu_profile_on_gpu_less_host_exits_1(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["dev", "up", "pytorch-cuda", "--workspace", str(tmp_path),
-                                 "--detach"])
+    result = runner.invoke(app, ["dev", "up", "pytorch-cuda", "--workspace", str(tmp_path), "--detach"])
     assert result.exit_code == 1
     assert "needs an NVIDIA GPU" in result.output and "--allow-cpu" in result.output

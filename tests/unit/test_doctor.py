@@ -30,14 +30,17 @@ def fixture(name: str) -> str:
     return (FIX / name).read_text()
 
 
-@pytest.mark.parametrize(("name", "gpus", "driver", "cap"), [
-    ("nvidia-h100-580.csv", 1, "580.82.07", "9.0"),
-    ("nvidia-4xa100-580.csv", 4, "580.105.08", "8.0"),
-    ("nvidia-p100-580.csv", 1, "580.178.04", "6.0"),
-    ("nvidia-rtx3080-535.csv", 1, "535.129.03", "8.6"),
-    ("nvidia-rtx4080s-610.csv", 1, "610.88", "8.9"),
-    ("nvidia-t4-no-driver-column.csv", 1, None, "7.5"),
-])
+@pytest.mark.parametrize(
+    ("name", "gpus", "driver", "cap"),
+    [
+        ("nvidia-h100-580.csv", 1, "580.82.07", "9.0"),
+        ("nvidia-4xa100-580.csv", 4, "580.105.08", "8.0"),
+        ("nvidia-p100-580.csv", 1, "580.178.04", "6.0"),
+        ("nvidia-rtx3080-535.csv", 1, "535.129.03", "8.6"),
+        ("nvidia-rtx4080s-610.csv", 1, "610.88", "8.9"),
+        ("nvidia-t4-no-driver-column.csv", 1, None, "7.5"),
+    ],
+)
 def test_nvidia_smi_parser(name: str, gpus: int, driver: str | None, cap: str) -> None:
     report = parse_nvidia_smi(fixture(name))
     assert report.error is None and len(report.gpus) == gpus
@@ -65,11 +68,14 @@ def test_rocminfo_cpu_only() -> None:
     assert parse_rocminfo(fixture("rocminfo-cpu-only.txt")) == []
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("amd-smi-static-mi325x.txt", [("gfx942", "AMD Instinct Mi325X VF")]),
-    ("amd-smi-static-w7500.txt", [("gfx1102", "Navi 33 [Radeon Pro W7500]")]),
-    ("amd-smi-static-strix-igpu.txt", [("gfx1150", "AMD Radeon Graphics")]),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("amd-smi-static-mi325x.txt", [("gfx942", "AMD Instinct Mi325X VF")]),
+        ("amd-smi-static-w7500.txt", [("gfx1102", "Navi 33 [Radeon Pro W7500]")]),
+        ("amd-smi-static-strix-igpu.txt", [("gfx1150", "AMD Radeon Graphics")]),
+    ],
+)
 def test_amd_smi_static_parser(name: str, expected: list[tuple[str, str]]) -> None:
     assert [(g.gfx, g.marketing_name) for g in parse_amd_smi_static(fixture(name))] == expected
 
@@ -81,30 +87,40 @@ def test_rocm_smi_productname_parser() -> None:
 
 def test_mi325x_is_supported_by_rocm_7_and_w7500_gets_override_hint() -> None:
     ok = {"kfd": True, "render_nodes": ["/dev/dri/renderD128"], "is_root": True}
-    mi = doctor.evaluate(facts(amd=parse_amd_smi_static(fixture("amd-smi-static-mi325x.txt")), **ok),
-                         spec("pytorch-rocm"), M)
+    mi = doctor.evaluate(
+        facts(amd=parse_amd_smi_static(fixture("amd-smi-static-mi325x.txt")), **ok), spec("pytorch-rocm"), M
+    )
     assert statuses(mi)["gpu0"] == "ok"
-    w7500 = doctor.evaluate(facts(amd=parse_amd_smi_static(fixture("amd-smi-static-w7500.txt")), **ok),
-                            spec("pytorch-rocm"), M)
+    w7500 = doctor.evaluate(
+        facts(amd=parse_amd_smi_static(fixture("amd-smi-static-w7500.txt")), **ok), spec("pytorch-rocm"), M
+    )
     hint = next(c for c in w7500 if c.name == "gpu0")
     assert hint.status == "warn" and hint.fix and "11.0.0" in hint.fix
 
 
 def test_proc_parsers() -> None:
-    cpu = parse_cpuinfo("processor : 0\nmodel name : X\nflags : fpu avx avx2\n"
-                        "processor : 1\nmodel name : X\nflags : fpu avx avx2\n")
+    cpu = parse_cpuinfo(
+        "processor : 0\nmodel name : X\nflags : fpu avx avx2\n"
+        "processor : 1\nmodel name : X\nflags : fpu avx avx2\n"
+    )
     assert cpu.cores == 2 and cpu.avx2 and not cpu.avx512
     assert parse_meminfo("MemTotal:       24576000 kB\n") == 24576000 * 1024
 
 
 def facts(**over: object) -> HostFacts:
     base: dict[str, object] = {
-        "docker": DockerFacts(True, "unix:///var/run/docker.sock", version="27.0",
-                              runtimes=("runc",)),
-        "nvidia": None, "amd": None, "kfd": False, "render_nodes": [], "groups": set(),
-        "is_root": False, "cpu": CpuInfo("EPYC", 16, frozenset({"avx", "avx2"})),
-        "memory_bytes": 64 * 2**30, "disk_free_bytes": 200 * 2**30,
-        "disk_path": "/var/lib/docker"}
+        "docker": DockerFacts(True, "unix:///var/run/docker.sock", version="27.0", runtimes=("runc",)),
+        "nvidia": None,
+        "amd": None,
+        "kfd": False,
+        "render_nodes": [],
+        "groups": set(),
+        "is_root": False,
+        "cpu": CpuInfo("EPYC", 16, frozenset({"avx", "avx2"})),
+        "memory_bytes": 64 * 2**30,
+        "disk_free_bytes": 200 * 2**30,
+        "disk_path": "/var/lib/docker",
+    }
     base.update(over)
     return HostFacts(**base)  # type: ignore[arg-type]
 
@@ -146,8 +162,7 @@ def test_h100_with_580_runs_cuda_13_through_minor_version_compatibility() -> Non
 
 def test_a100_with_newer_driver_and_runtime_is_ready() -> None:
     report = parse_nvidia_smi(fixture("nvidia-4xa100-580.csv"))
-    docker = DockerFacts(True, "unix:///var/run/docker.sock", version="27.0",
-                         runtimes=("nvidia", "runc"))
+    docker = DockerFacts(True, "unix:///var/run/docker.sock", version="27.0", runtimes=("nvidia", "runc"))
     checks = doctor.evaluate(facts(nvidia=report, docker=docker), spec("workstation-cuda"), M)
     assert set(statuses(checks).values()) <= {"ok", "advice"}
     assert [c.name for c in checks if c.name.startswith("gpu")] == ["gpu0", "gpu1", "gpu2", "gpu3"]
@@ -158,8 +173,9 @@ def test_driver_too_old_suggests_a_cuda_that_fits() -> None:
     checks = doctor.evaluate(facts(nvidia=report), spec("pytorch-cuda"), M)
     driver = next(c for c in checks if c.name == "nvidia-driver")
     assert driver.status == "fail" and "535.129.03" in driver.detail
-    fitting = max((c for c in M.cuda if Version(c.driver) <= Version("535.129.03")),
-                  key=lambda c: Version(c.version))
+    fitting = max(
+        (c for c in M.cuda if Version(c.driver) <= Version("535.129.03")), key=lambda c: Version(c.version)
+    )
     assert driver.fix and f'cuda: "{fitting.version}"' in driver.fix
 
 
@@ -172,16 +188,20 @@ def test_pascal_gpu_is_too_old_for_cuda_13_wheels() -> None:
 
 def test_rocm_supported_target() -> None:
     gpus = parse_rocminfo(fixture("rocminfo-rx6900xt-rocm571.txt"))
-    checks = doctor.evaluate(facts(amd=gpus, kfd=True, render_nodes=["/dev/dri/renderD128"],
-                                   groups={"video", "render"}), spec("pytorch-rocm"), M)
+    checks = doctor.evaluate(
+        facts(amd=gpus, kfd=True, render_nodes=["/dev/dri/renderD128"], groups={"video", "render"}),
+        spec("pytorch-rocm"),
+        M,
+    )
     assert "fail" not in statuses(checks).values()
     assert statuses(checks)["gpu0"] == "ok"
 
 
 def test_rocm_igpu_gets_hsa_override_hint_and_missing_groups_fail() -> None:
     gpus = parse_rocminfo(fixture("rocminfo-r9700-igpu.txt"))
-    checks = doctor.evaluate(facts(amd=gpus, kfd=True, render_nodes=["/dev/dri/renderD128"]),
-                             spec("pytorch-rocm"), M)
+    checks = doctor.evaluate(
+        facts(amd=gpus, kfd=True, render_nodes=["/dev/dri/renderD128"]), spec("pytorch-rocm"), M
+    )
     igpu = next(c for c in checks if c.name == "gpu0")
     assert igpu.status == "warn" and igpu.fix and "HSA_OVERRIDE_GFX_VERSION=10.3.0" in igpu.fix
     assert statuses(checks)["gpu1"] == "ok"  # gfx1201 is on ROCm 7.x's list
@@ -194,20 +214,21 @@ def test_rocm_without_kfd_fails() -> None:
 
 
 def test_tensorflow_needs_avx() -> None:
-    checks = doctor.evaluate(facts(cpu=CpuInfo("old", 4, frozenset({"sse4_2"}))),
-                             spec("tensorflow-cpu"), M)
+    checks = doctor.evaluate(facts(cpu=CpuInfo("old", 4, frozenset({"sse4_2"}))), spec("tensorflow-cpu"), M)
     assert statuses(checks)["cpu-avx"] == "fail"
 
 
 def test_unreachable_engine_fails() -> None:
-    checks = doctor.evaluate(facts(docker=DockerFacts(False, "unix:///x", error="refused")),
-                             spec("pytorch-cpu"), M)
+    checks = doctor.evaluate(
+        facts(docker=DockerFacts(False, "unix:///x", error="refused")), spec("pytorch-cpu"), M
+    )
     assert statuses(checks)["docker"] == "fail"
 
 
 def test_seed_recommendations_are_advice_not_failures() -> None:
-    checks = doctor.evaluate(facts(cpu=CpuInfo("small", 2, frozenset({"avx"})),
-                                   memory_bytes=8 * 2**30), spec("pytorch-cpu"), M)
+    checks = doctor.evaluate(
+        facts(cpu=CpuInfo("small", 2, frozenset({"avx"})), memory_bytes=8 * 2**30), spec("pytorch-cpu"), M
+    )
     s = statuses(checks)
     assert s["cpu-cores"] == "advice" and s["memory"] == "advice"
     assert "fail" not in s.values()

@@ -13,28 +13,61 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_wheel_is_self_contained(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path / "dist"), str(REPO)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next((tmp_path / "dist").glob("dlenv-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for required in ("builder/_templates/Dockerfile.j2", "builder/profiles/pytorch-cpu.yaml",
-                     "builder/data/matrix.yaml", "builder/data/registry.json",
-                     "builder/_smoke/smoke.py",
-                     "builder/_smoke/dlenv-smoke"):
+    for required in (
+        "builder/_templates/Dockerfile.j2",
+        "builder/profiles/pytorch-cpu.yaml",
+        "builder/data/matrix.yaml",
+        "builder/data/registry.json",
+        "builder/_smoke/smoke.py",
+        "builder/_smoke/dlenv-smoke",
+    ):
         assert required in names, required
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
-                    str(target), str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
 
     def dlenv(*args: str) -> str:
-        return subprocess.run([sys.executable, "-m", "builder", *args], cwd=elsewhere, env=env,
-                              check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            [sys.executable, "-m", "builder", *args],
+            cwd=elsewhere,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
 
-    located = subprocess.run([sys.executable, "-c", "import builder; print(builder.__file__)"],
-                             cwd=elsewhere, env=env, capture_output=True, text=True, check=True)
+    located = subprocess.run(
+        [sys.executable, "-c", "import builder; print(builder.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert located.stdout.startswith(str(target))
     assert len(json.loads(dlenv("profiles", "--json"))) == 14
     assert "pytorch" in json.loads(dlenv("matrix", "--json"))["frameworks"]

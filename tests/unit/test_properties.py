@@ -16,11 +16,16 @@ from builder.resolve import resolve
 BASE = {"name": "t", "accelerator": "cpu", "frameworks": {"pytorch": "2.13"}}
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-                         st.text(max_size=30))
-yaml_values = st.recursive(yaml_scalars, lambda children: st.one_of(
-    st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)),
-    max_leaves=12)
+yaml_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30)
+)
+yaml_values = st.recursive(
+    yaml_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 @SETTINGS
@@ -33,9 +38,30 @@ def test_any_text_is_a_profile_or_a_profile_error(text: str) -> None:
 
 
 @SETTINGS
-@given(st.dictionaries(st.sampled_from(["name", "accelerator", "frameworks", "packages", "apt",
-                                        "env", "cuda", "os", "python", "pip", "user", "smoke",
-                                        "base_image", "extra"]), yaml_values, max_size=8))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "name",
+                "accelerator",
+                "frameworks",
+                "packages",
+                "apt",
+                "env",
+                "cuda",
+                "os",
+                "python",
+                "pip",
+                "user",
+                "smoke",
+                "base_image",
+                "extra",
+            ]
+        ),
+        yaml_values,
+        max_size=8,
+    )
+)
 def test_any_mapping_is_a_profile_or_a_profile_error(data: dict) -> None:  # type: ignore[type-arg]
     try:
         parse_profile(yaml.safe_dump(data))
@@ -56,7 +82,7 @@ def test_an_accepted_package_reaches_pip_as_exactly_one_argument(package: str) -
     lines = render_dockerfile(resolve(profile)).splitlines()
     start = next(i for i, line in enumerate(lines) if "-c /opt/dlenv-build/constraints.txt" in line)
     end = next(i for i, line in enumerate(lines) if "mkdir -p /opt/dlenv-extras" in line)
-    words = shlex.split(" ".join(line.strip().rstrip("\\") for line in lines[start + 1:end]))
+    words = shlex.split(" ".join(line.strip().rstrip("\\") for line in lines[start + 1 : end]))
     assert words == [package.strip()]
 
 

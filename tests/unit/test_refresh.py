@@ -13,9 +13,13 @@ from builder.registry.pypi import IndexFile
 from builder.registry.refresh import ScopeEntry, dumps, refresh, wheel_support
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registry"
-SCOPE = {"torch": ScopeEntry("pytorch", "2.14"), "keras": ScopeEntry("keras", "3.12"),
-         "tensorflow": ScopeEntry("tensorflow", "2.21"),
-         "tensorflow-rocm": ScopeEntry("tensorflow", "2.14"), "jax": ScopeEntry("jax", "0.4.31")}
+SCOPE = {
+    "torch": ScopeEntry("pytorch", "2.14"),
+    "keras": ScopeEntry("keras", "3.12"),
+    "tensorflow": ScopeEntry("tensorflow", "2.21"),
+    "tensorflow-rocm": ScopeEntry("tensorflow", "2.14"),
+    "jax": ScopeEntry("jax", "0.4.31"),
+}
 
 
 class Replay:
@@ -78,12 +82,15 @@ def test_build_package_versions_are_kept_whole(data: dict) -> None:  # type: ign
     assert list(data["packages"]["tensorflow-rocm"]) == ["2.14.0.600"]
 
 
-@pytest.mark.parametrize(("filename", "expected"), [
-    ("torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl", [("==3.11", "2.28")]),
-    ("keras-3.13.0-py3-none-any.whl", [("*", "0")]),
-    ("protobuf-7.36.2-cp310-abi3-manylinux2014_x86_64.whl", [(">=3.10", "2.17")]),
-    ("torch-2.15.0-cp313-cp313t-manylinux_2_28_x86_64.whl", []),  # free-threaded: not used
-    ("torch-2.15.0-cp312-none-macosx_11_0_arm64.whl", []),
-])
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        ("torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl", [("==3.11", "2.28")]),
+        ("keras-3.13.0-py3-none-any.whl", [("*", "0")]),
+        ("protobuf-7.36.2-cp310-abi3-manylinux2014_x86_64.whl", [(">=3.10", "2.17")]),
+        ("torch-2.15.0-cp313-cp313t-manylinux_2_28_x86_64.whl", []),  # free-threaded: not used
+        ("torch-2.15.0-cp312-none-macosx_11_0_arm64.whl", []),
+    ],
+)
 def test_wheel_support(filename: str, expected: list[tuple[str, str]]) -> None:
     assert wheel_support(filename) == expected

@@ -54,10 +54,11 @@ RELEASES = sorted(_releases())
 
 @pytest.mark.parametrize(("framework", "version"), RELEASES, ids=[f"{f}-{v}" for f, v in RELEASES])
 def test_every_release_is_an_exact_pin_on_a_cpu_profile_whose_python_it_supports(
-        framework: str, version: str) -> None:
+    framework: str, version: str
+) -> None:
     accepted = []
     for os_name, entry in CPU_OSES.items():
-        text = f"accelerator: cpu\nos: {os_name}\nframeworks: {{{framework}: \"{version}\"}}"
+        text = f'accelerator: cpu\nos: {os_name}\nframeworks: {{{framework}: "{version}"}}'
         own = _own_wheel_for(M.frameworks[framework].package, version, entry.python)
         try:
             spec = _resolve(text)
@@ -69,22 +70,22 @@ def test_every_release_is_an_exact_pin_on_a_cpu_profile_whose_python_it_supports
         assert own, f"{framework} {version} has no wheel for {entry.python} yet was accepted"
         assert spec.frameworks[0].version == version
         accepted.append(os_name)
-    wanted = [o for o, e in CPU_OSES.items()
-              if _own_wheel_for(M.frameworks[framework].package, version, e.python)]
+    wanted = [
+        o for o, e in CPU_OSES.items() if _own_wheel_for(M.frameworks[framework].package, version, e.python)
+    ]
     # Accepted everywhere its own wheels allow, unless a dependency has no wheel there (mxnet's
     # numpy<1.24, jax's jaxlib): then the refusal above named that wheel.
     assert accepted or not wanted, f"{framework} {version}: refused on every CPU OS"
 
 
-@pytest.mark.parametrize(("framework", "version"), [("tensorflow", "2.15.0.post1"),
-                                                    ("jax", "0.9.0.1")])
+@pytest.mark.parametrize(("framework", "version"), [("tensorflow", "2.15.0.post1"), ("jax", "0.9.0.1")])
 def test_post_and_four_part_releases_are_pins(framework: str, version: str) -> None:
-    spec = _resolve(f"accelerator: cpu\nos: debian12\nframeworks: {{{framework}: \"{version}\"}}")
+    spec = _resolve(f'accelerator: cpu\nos: debian12\nframeworks: {{{framework}: "{version}"}}')
     assert spec.frameworks[0].version == version
 
 
 def test_minor_pin_takes_the_newest_patch_that_fits() -> None:
-    spec = _resolve("accelerator: cpu\nos: debian12\nframeworks: {pytorch: \"2.7\"}")
+    spec = _resolve('accelerator: cpu\nos: debian12\nframeworks: {pytorch: "2.7"}')
     patches = [r.version for r in R.releases("torch") if (r.version.major, r.version.minor) == (2, 7)]
     assert Version(spec.frameworks[0].version) == max(patches)
 
@@ -92,7 +93,7 @@ def test_minor_pin_takes_the_newest_patch_that_fits() -> None:
 # -- class 2: whole lines that were missing ----------------------------------------------------
 @pytest.mark.parametrize("line", ["3.0", "3.1", "3.2", "3.4", "3.5", "3.9", "3.11"])
 def test_every_keras_3_line_resolves(line: str) -> None:
-    spec = _resolve(f"accelerator: cpu\nos: debian12\nframeworks: {{keras: \"{line}\"}}")
+    spec = _resolve(f'accelerator: cpu\nos: debian12\nframeworks: {{keras: "{line}"}}')
     assert spec.frameworks[0].version.startswith(line + ".")
 
 
@@ -104,11 +105,12 @@ def test_jax_after_010_on_python_312_images() -> None:
 
 
 def test_cuda_132_with_torch_cu132_and_cuda_122_exist() -> None:
-    spec = _resolve("accelerator: cuda\ncuda: \"13.2\"\nframeworks: {pytorch: \"2.12\"}")
+    spec = _resolve('accelerator: cuda\ncuda: "13.2"\nframeworks: {pytorch: "2.12"}')
     assert spec.frameworks[0].requirements[0].endswith("+cu132")
     assert spec.base_image.startswith("nvidia/cuda:13.2.")
-    assert _resolve("accelerator: cuda\ncuda: \"12.2\"\nframeworks: {jax: \"0.4.30\"}"
-                    ).base_image.startswith("nvidia/cuda:12.2.2-")
+    assert _resolve('accelerator: cuda\ncuda: "12.2"\nframeworks: {jax: "0.4.30"}').base_image.startswith(
+        "nvidia/cuda:12.2.2-"
+    )
 
 
 def test_tensorflow_rocm_570_builds_for_rocm_57() -> None:
@@ -116,7 +118,7 @@ def test_tensorflow_rocm_570_builds_for_rocm_57() -> None:
     assert builds
     for build in builds:
         tf = ".".join(build.split(".")[:3])
-        spec = _resolve(f"accelerator: rocm\nrocm: \"5.7\"\nframeworks: {{tensorflow: \"{tf}\"}}")
+        spec = _resolve(f'accelerator: rocm\nrocm: "5.7"\nframeworks: {{tensorflow: "{tf}"}}')
         assert spec.frameworks[0].requirements == (f"tensorflow-rocm=={build}",)
 
 
@@ -124,12 +126,12 @@ def test_tensorflow_rocm_570_builds_for_rocm_57() -> None:
 def test_torch_215_has_no_python_310_wheel_so_ubuntu2204_is_refused() -> None:
     assert not _own_wheel_for("torch", "2.15.0", "3.10.12")
     with pytest.raises(ResolveError, match="needs Python|no wheel for Python 3.10"):
-        _resolve("accelerator: cuda\nos: ubuntu22.04\nframeworks: {pytorch: \"2.15.0\"}")
+        _resolve('accelerator: cuda\nos: ubuntu22.04\nframeworks: {pytorch: "2.15.0"}')
 
 
 # -- class 4: variants that do not exist are never rendered -------------------------------------
 def test_only_real_tensorflow_rocm_builds_are_rendered() -> None:
-    spec = _resolve("accelerator: rocm\nrocm: \"6.0\"\nframeworks: {tensorflow: \"2.14\"}")
+    spec = _resolve('accelerator: rocm\nrocm: "6.0"\nframeworks: {tensorflow: "2.14"}')
     req = spec.frameworks[0].requirements[0]
     assert req.split("==")[1] in RAW["packages"]["tensorflow-rocm"]
 
@@ -138,12 +140,12 @@ def test_torch_214_is_not_built_for_rocm_71() -> None:
     line = M.frameworks["pytorch"].vendor_line(Version("2.14.0"))
     assert line is not None and "rocm7.1" not in line.rocm
     with pytest.raises(ResolveError, match="pytorch 2.14.1 has ROCm builds for rocm 7.2"):
-        _resolve("accelerator: rocm\nrocm: \"7.1\"\nframeworks: {pytorch: \"2.14\"}")
+        _resolve('accelerator: rocm\nrocm: "7.1"\nframeworks: {pytorch: "2.14"}')
 
 
 # -- class 5: constraints the packages declare -------------------------------------------------
 def test_keras_pin_holds_tensorflow_to_releases_that_allow_it() -> None:
-    spec = _resolve("accelerator: cpu\nos: debian12\nframeworks: {keras: \"3.10\"}")
+    spec = _resolve('accelerator: cpu\nos: debian12\nframeworks: {keras: "3.10"}')
     tf = spec.framework("tensorflow")
     assert tf is not None
     keras = Version(spec.frameworks[0].version)
@@ -155,16 +157,19 @@ def test_keras_pin_holds_tensorflow_to_releases_that_allow_it() -> None:
 
 def test_mxnet_numpy_pin_refuses_new_tensorflow() -> None:
     with pytest.raises(ResolveError) as info:
-        _resolve("accelerator: cpu\nos: debian12\nframeworks: {mxnet: \"1.9.1\", tensorflow: \"2.18\"}")
+        _resolve('accelerator: cpu\nos: debian12\nframeworks: {mxnet: "1.9.1", tensorflow: "2.18"}')
     assert "numpy" in str(info.value)
 
 
 def test_jax_with_numpy_2_and_tensorflow_216_do_not_share_an_image() -> None:
     # The first jax whose own Requires-Dist needs NumPy 2; TensorFlow 2.16 requires numpy<2.
-    jax = min(r.version for r in R.releases("jax")
-              if any(q.name == "numpy" and not q.specifier.contains("1.26.4") for q in r.requires))
+    jax = min(
+        r.version
+        for r in R.releases("jax")
+        if any(q.name == "numpy" and not q.specifier.contains("1.26.4") for q in r.requires)
+    )
     with pytest.raises(ResolveError) as info:
-        _resolve(f"accelerator: cpu\nos: debian12\nframeworks: {{jax: \"{jax}\", tensorflow: \"2.16\"}}")
+        _resolve(f'accelerator: cpu\nos: debian12\nframeworks: {{jax: "{jax}", tensorflow: "2.16"}}')
     assert "numpy" in str(info.value) or "ml" in str(info.value)
 
 
@@ -175,14 +180,13 @@ def test_tensorflow_219_and_torch_27_cu126_pins_clash() -> None:
     assert torch is not None and tf is not None
     assert torch.cuda_runtime(Version("3.12.3")) == Version("12.6")  # PyPI's 2.7.1 is the cu126 build
     with pytest.raises(ResolveError) as info:
-        _resolve("accelerator: cuda\ncuda: \"12.6\"\n"
-                 "frameworks: {pytorch: \"2.7.1\", tensorflow: \"2.19.0\"}")
+        _resolve('accelerator: cuda\ncuda: "12.6"\nframeworks: {pytorch: "2.7.1", tensorflow: "2.19.0"}')
     assert "nvidia-" in str(info.value)
 
 
 def test_two_cuda_majors_never_share_an_image() -> None:
     with pytest.raises(ResolveError) as info:
-        _resolve("accelerator: cuda\ncuda: \"13.0\"\nframeworks: {pytorch: \"2.13\", tensorflow: \"2.21\"}")
+        _resolve('accelerator: cuda\ncuda: "13.0"\nframeworks: {pytorch: "2.13", tensorflow: "2.21"}')
     assert "CUDA" in str(info.value)
 
 

@@ -26,8 +26,11 @@ _SEPARATE = re.compile(r"^  - build (\S+) in a separate image")
 
 def _lines(name: str) -> list[str]:
     fw = M.frameworks[name]
-    lines = {f"{r.version.major}.{r.version.minor}" for r in R.releases(fw.package)
-             if r.version >= Version(fw.since)}
+    lines = {
+        f"{r.version.major}.{r.version.minor}"
+        for r in R.releases(fw.package)
+        if r.version >= Version(fw.since)
+    }
     return sorted(lines, key=Version)
 
 
@@ -45,13 +48,15 @@ def _profile(acc: str, toolkit: str | None, os_name: str, frameworks: dict[str, 
     text = f"name: sweep\naccelerator: {acc}\nos: {os_name}\n"
     if toolkit:
         text += f'{acc}: "{toolkit}"\n'
-    text += "frameworks:\n" + "".join(f"  {k}: " + (f'"{v}"' if v else "null") + "\n"
-                                      for k, v in frameworks.items())
+    text += "frameworks:\n" + "".join(
+        f"  {k}: " + (f'"{v}"' if v else "null") + "\n" for k, v in frameworks.items()
+    )
     return parse_profile(text)
 
 
-def _alternative(acc: str, toolkit: str | None, os_name: str, name: str, line: str,
-                 hint_line: str) -> Profile | None:
+def _alternative(
+    acc: str, toolkit: str | None, os_name: str, name: str, line: str, hint_line: str
+) -> Profile | None:
     if match := _SET.match(hint_line):
         field, value = match.groups()
         if field == name:
@@ -59,7 +64,7 @@ def _alternative(acc: str, toolkit: str | None, os_name: str, name: str, line: s
         if field == acc:
             return _profile(acc, value, os_name, {name: line})
         if field == "os":
-            text = f"name: sweep\naccelerator: {acc}\nos: {value}\nframeworks: {{{name}: \"{line}\"}}\n"
+            text = f'name: sweep\naccelerator: {acc}\nos: {value}\nframeworks: {{{name}: "{line}"}}\n'
             return parse_profile(text + (f'{acc}: "{toolkit}"\n' if toolkit else ""))
     return None
 

@@ -44,8 +44,13 @@ def test_wrong_vendor_fails() -> None:
 
 
 CUDA = RuntimeOptions(gpus=True, devices=(), group_add=(), security_opt=(), shm_size="8g")
-ROCM = RuntimeOptions(gpus=False, devices=("/dev/kfd", "/dev/dri"), group_add=("video", "render"),
-                      security_opt=("seccomp=unconfined",), shm_size="8g")
+ROCM = RuntimeOptions(
+    gpus=False,
+    devices=("/dev/kfd", "/dev/dri"),
+    group_add=("video", "render"),
+    security_opt=("seccomp=unconfined",),
+    shm_size="8g",
+)
 
 
 def test_sdk_kwargs_per_vendor() -> None:
@@ -64,9 +69,20 @@ def test_every_format_comes_from_the_same_options() -> None:
     assert compose["devices"] == list(ROCM.devices)
     assert compose["group_add"] == list(ROCM.group_add)
     args = runopts.cli_args(ROCM)
-    assert args == ["--device", "/dev/kfd", "--device", "/dev/dri", "--group-add", "video",
-                    "--group-add", "render", "--security-opt", "seccomp=unconfined",
-                    "--shm-size", "8g"]
+    assert args == [
+        "--device",
+        "/dev/kfd",
+        "--device",
+        "/dev/dri",
+        "--group-add",
+        "video",
+        "--group-add",
+        "render",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--shm-size",
+        "8g",
+    ]
     assert runopts.run_hint(CUDA) == "docker run --rm --gpus all --shm-size 8g IMAGE dlenv-smoke"
     assert "deploy" in runopts.compose_keys(CUDA) and "deploy" not in compose
 
@@ -77,8 +93,14 @@ def test_parse_results_skips_noise() -> None:
 
 
 def test_results_keep_unknown_fields_and_print_back() -> None:
-    line = {"ok": False, "framework": "pytorch", "model": "lstm", "device": "cpu",
-            "future_field": 3, "error": "loss did not fall"}
+    line = {
+        "ok": False,
+        "framework": "pytorch",
+        "model": "lstm",
+        "device": "cpu",
+        "future_field": 3,
+        "error": "loss did not fall",
+    }
     result = SmokeResult.from_json(line)
     assert result.extra == {"future_field": 3}
     assert result.as_json()["future_field"] == 3 and result.as_json()["error"] == "loss did not fall"

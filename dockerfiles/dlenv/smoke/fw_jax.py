@@ -23,16 +23,17 @@ def jax_device() -> tuple[str, str]:
 
 
 def _dense(key: jax.Array, fan_in: int, fan_out: int) -> Params:
-    return {"w": jax.random.normal(key, (fan_in, fan_out)) / np.sqrt(fan_in),
-            "b": jnp.zeros((fan_out,))}
+    return {"w": jax.random.normal(key, (fan_in, fan_out)) / np.sqrt(fan_in), "b": jnp.zeros((fan_out,))}
 
 
 def init_lstm(key: jax.Array, hidden: int = 32) -> Params:
     k1, k2, k3 = jax.random.split(key, 3)
-    return {"wx": jax.random.normal(k1, (1, 4 * hidden)) * 0.3,
-            "wh": jax.random.normal(k2, (hidden, 4 * hidden)) / np.sqrt(hidden),
-            "b": jnp.zeros((4 * hidden,)).at[hidden:2 * hidden].set(1.0),  # forget-gate bias 1
-            "out": _dense(k3, hidden, 1)}
+    return {
+        "wx": jax.random.normal(k1, (1, 4 * hidden)) * 0.3,
+        "wh": jax.random.normal(k2, (hidden, 4 * hidden)) / np.sqrt(hidden),
+        "b": jnp.zeros((4 * hidden,)).at[hidden : 2 * hidden].set(1.0),  # forget-gate bias 1
+        "out": _dense(k3, hidden, 1),
+    }
 
 
 def lstm_forward(p: Params, x: jax.Array) -> jax.Array:
@@ -53,15 +54,17 @@ def lstm_forward(p: Params, x: jax.Array) -> jax.Array:
 
 def init_lenet(key: jax.Array) -> Params:
     k = jax.random.split(key, 5)
-    return {"c1": jax.random.normal(k[0], (5, 5, 1, 6)) / 5.0,
-            "c2": jax.random.normal(k[1], (5, 5, 6, 16)) / np.sqrt(150.0),
-            "f1": _dense(k[2], 400, 120), "f2": _dense(k[3], 120, 84),
-            "f3": _dense(k[4], 84, tasks.CLASSES)}
+    return {
+        "c1": jax.random.normal(k[0], (5, 5, 1, 6)) / 5.0,
+        "c2": jax.random.normal(k[1], (5, 5, 6, 16)) / np.sqrt(150.0),
+        "f1": _dense(k[2], 400, 120),
+        "f2": _dense(k[3], 120, 84),
+        "f3": _dense(k[4], 84, tasks.CLASSES),
+    }
 
 
 def _conv(x: jax.Array, w: jax.Array, padding: str) -> jax.Array:
-    return jax.lax.conv_general_dilated(x, w, (1, 1), padding,
-                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    return jax.lax.conv_general_dilated(x, w, (1, 1), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
 def _pool(x: jax.Array) -> jax.Array:
@@ -97,14 +100,14 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
     v = jax.tree_util.tree_map(jnp.zeros_like, params)
 
     @jax.jit
-    def step(params: Params, m: Params, v: Params, t: jax.Array, x: jax.Array,
-             y: jax.Array) -> tuple[Params, Params, Params, jax.Array]:
+    def step(
+        params: Params, m: Params, v: Params, t: jax.Array, x: jax.Array, y: jax.Array
+    ) -> tuple[Params, Params, Params, jax.Array]:
         loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
         m = jax.tree_util.tree_map(lambda a, g: 0.9 * a + 0.1 * g, m, grads)
         v = jax.tree_util.tree_map(lambda a, g: 0.999 * a + 0.001 * g * g, v, grads)
-        scale = lr * jnp.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
-        params = jax.tree_util.tree_map(lambda p, a, b: p - scale * a / (jnp.sqrt(b) + 1e-8),
-                                        params, m, v)
+        scale = lr * jnp.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        params = jax.tree_util.tree_map(lambda p, a, b: p - scale * a / (jnp.sqrt(b) + 1e-8), params, m, v)
         return params, m, v, loss
 
     tmpl = tasks.templates()
@@ -115,5 +118,11 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         params, m, v, loss = step(params, m, v, jnp.float32(t), jnp.asarray(x), jnp.asarray(y))
         losses.append(float(loss))
     seconds = time.perf_counter() - start
-    return {"framework_version": jax.__version__, "device": kind, "device_name": name,
-            "losses": losses, "samples": steps * tasks.BATCH, "seconds": seconds}
+    return {
+        "framework_version": jax.__version__,
+        "device": kind,
+        "device_name": name,
+        "losses": losses,
+        "samples": steps * tasks.BATCH,
+        "seconds": seconds,
+    }

@@ -38,14 +38,23 @@ def build(model: str):  # type: ignore[no-untyped-def]
         net = keras.Sequential([keras.Input((tasks.SEQ_LEN, 1)), layers.LSTM(32), layers.Dense(1)])
         net.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
     else:
-        net = keras.Sequential([
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(6, 5, padding="same", activation="tanh"), layers.AveragePooling2D(2),
-            layers.Conv2D(16, 5, activation="tanh"), layers.AveragePooling2D(2),
-            layers.Flatten(), layers.Dense(120, activation="tanh"),
-            layers.Dense(84, activation="tanh"), layers.Dense(tasks.CLASSES)])
-        net.compile(optimizer=keras.optimizers.Adam(2e-3),
-                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        net = keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                layers.Conv2D(6, 5, padding="same", activation="tanh"),
+                layers.AveragePooling2D(2),
+                layers.Conv2D(16, 5, activation="tanh"),
+                layers.AveragePooling2D(2),
+                layers.Flatten(),
+                layers.Dense(120, activation="tanh"),
+                layers.Dense(84, activation="tanh"),
+                layers.Dense(tasks.CLASSES),
+            ]
+        )
+        net.compile(
+            optimizer=keras.optimizers.Adam(2e-3),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
     return net
 
 
@@ -63,6 +72,11 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         x, y = tasks.sine_batch(rng) if model == "lstm" else tasks.image_batch(rng, tmpl)
         losses.append(float(net.train_on_batch(x, y)))
     seconds = time.perf_counter() - start
-    return {"framework_version": f"{keras.__version__} ({os.environ.get('KERAS_BACKEND', 'tensorflow')})",
-            "device": kind, "device_name": name, "losses": losses,
-            "samples": steps * tasks.BATCH, "seconds": seconds}
+    return {
+        "framework_version": f"{keras.__version__} ({os.environ.get('KERAS_BACKEND', 'tensorflow')})",
+        "device": kind,
+        "device_name": name,
+        "losses": losses,
+        "samples": steps * tasks.BATCH,
+        "seconds": seconds,
+    }

@@ -31,10 +31,16 @@ class LSTMNet(gluon.nn.HybridBlock):
 def lenet() -> gluon.nn.HybridSequential:
     net = gluon.nn.HybridSequential()
     with net.name_scope():
-        net.add(gluon.nn.Conv2D(6, 5, padding=2, activation="tanh"), gluon.nn.AvgPool2D(2),
-                gluon.nn.Conv2D(16, 5, activation="tanh"), gluon.nn.AvgPool2D(2),
-                gluon.nn.Flatten(), gluon.nn.Dense(120, activation="tanh"),
-                gluon.nn.Dense(84, activation="tanh"), gluon.nn.Dense(tasks.CLASSES))
+        net.add(
+            gluon.nn.Conv2D(6, 5, padding=2, activation="tanh"),
+            gluon.nn.AvgPool2D(2),
+            gluon.nn.Conv2D(16, 5, activation="tanh"),
+            gluon.nn.AvgPool2D(2),
+            gluon.nn.Flatten(),
+            gluon.nn.Dense(120, activation="tanh"),
+            gluon.nn.Dense(84, activation="tanh"),
+            gluon.nn.Dense(tasks.CLASSES),
+        )
     return net
 
 
@@ -69,5 +75,11 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         trainer.step(tasks.BATCH)
         losses.append(float(loss.mean().asscalar()))
     seconds = time.perf_counter() - start
-    return {"framework_version": mx.__version__, "device": kind, "device_name": name,
-            "losses": losses, "samples": steps * tasks.BATCH, "seconds": seconds}
+    return {
+        "framework_version": mx.__version__,
+        "device": kind,
+        "device_name": name,
+        "losses": losses,
+        "samples": steps * tasks.BATCH,
+        "seconds": seconds,
+    }

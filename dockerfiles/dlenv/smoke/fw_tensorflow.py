@@ -24,14 +24,20 @@ def gpu_device(requested: str) -> tuple[str, str]:
 def build(model: str) -> tf.keras.Model:
     layers = tf.keras.layers
     if model == "lstm":
-        return tf.keras.Sequential([tf.keras.Input((tasks.SEQ_LEN, 1)), layers.LSTM(32),
-                                    layers.Dense(1)])
-    return tf.keras.Sequential([
-        tf.keras.Input((28, 28, 1)),
-        layers.Conv2D(6, 5, padding="same", activation="tanh"), layers.AveragePooling2D(2),
-        layers.Conv2D(16, 5, activation="tanh"), layers.AveragePooling2D(2),
-        layers.Flatten(), layers.Dense(120, activation="tanh"),
-        layers.Dense(84, activation="tanh"), layers.Dense(tasks.CLASSES)])
+        return tf.keras.Sequential([tf.keras.Input((tasks.SEQ_LEN, 1)), layers.LSTM(32), layers.Dense(1)])
+    return tf.keras.Sequential(
+        [
+            tf.keras.Input((28, 28, 1)),
+            layers.Conv2D(6, 5, padding="same", activation="tanh"),
+            layers.AveragePooling2D(2),
+            layers.Conv2D(16, 5, activation="tanh"),
+            layers.AveragePooling2D(2),
+            layers.Flatten(),
+            layers.Dense(120, activation="tanh"),
+            layers.Dense(84, activation="tanh"),
+            layers.Dense(tasks.CLASSES),
+        ]
+    )
 
 
 def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, object]:
@@ -51,8 +57,9 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         def step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
             with tf.GradientTape() as tape:
                 loss = loss_fn(y, net(x, training=True))
-            opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables),
-                                    net.trainable_variables, strict=True))
+            opt.apply_gradients(
+                zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables, strict=True)
+            )
             return loss
 
         tmpl = tasks.templates()
@@ -62,5 +69,11 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
             x, y = tasks.sine_batch(rng) if model == "lstm" else tasks.image_batch(rng, tmpl)
             losses.append(float(step(tf.constant(x), tf.constant(y))))
         seconds = time.perf_counter() - start
-    return {"framework_version": tf.__version__, "device": kind, "device_name": name,
-            "losses": losses, "samples": steps * tasks.BATCH, "seconds": seconds}
+    return {
+        "framework_version": tf.__version__,
+        "device": kind,
+        "device_name": name,
+        "losses": losses,
+        "samples": steps * tasks.BATCH,
+        "seconds": seconds,
+    }

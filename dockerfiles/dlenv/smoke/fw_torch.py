@@ -30,11 +30,21 @@ class LeNet5(nn.Module):
     def __init__(self, classes: int = tasks.CLASSES) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2))
+            nn.Conv2d(1, 6, 5, padding=2),
+            nn.Tanh(),
+            nn.AvgPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.Tanh(),
+            nn.AvgPool2d(2),
+        )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.Tanh(),
-            nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, classes))
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120),
+            nn.Tanh(),
+            nn.Linear(120, 84),
+            nn.Tanh(),
+            nn.Linear(84, classes),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -80,5 +90,11 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
     if dev.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    return {"framework_version": torch.__version__, "device": kind, "device_name": name,
-            "losses": losses, "samples": steps * tasks.BATCH, "seconds": seconds}
+    return {
+        "framework_version": torch.__version__,
+        "device": kind,
+        "device_name": name,
+        "losses": losses,
+        "samples": steps * tasks.BATCH,
+        "seconds": seconds,
+    }

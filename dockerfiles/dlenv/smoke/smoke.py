@@ -20,8 +20,13 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # Framework name -> module in this folder that knows how to train with it.
-RUNNERS = {"pytorch": "fw_torch", "tensorflow": "fw_tensorflow", "keras": "fw_keras",
-           "jax": "fw_jax", "mxnet": "fw_mxnet"}
+RUNNERS = {
+    "pytorch": "fw_torch",
+    "tensorflow": "fw_tensorflow",
+    "keras": "fw_keras",
+    "jax": "fw_jax",
+    "mxnet": "fw_mxnet",
+}
 MODELS = ("lstm", "lenet")
 # The loss must fall to this fraction of its starting value: "clearly", not by noise.
 REQUIRED_DROP = 0.5
@@ -48,10 +53,20 @@ def verdict(requested: str, used: str, losses: list[float], allow_cpu: bool) -> 
 
 
 def run_one(framework: str, model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, object]:
-    report: dict[str, object] = {"ok": False, "framework": framework, "framework_version": None,
-                                 "requested_device": device, "device": None, "device_name": None,
-                                 "model": model, "steps": steps, "loss_first": None,
-                                 "loss_last": None, "samples_per_s": None, "seconds": None}
+    report: dict[str, object] = {
+        "ok": False,
+        "framework": framework,
+        "framework_version": None,
+        "requested_device": device,
+        "device": None,
+        "device_name": None,
+        "model": model,
+        "steps": steps,
+        "loss_first": None,
+        "loss_last": None,
+        "samples_per_s": None,
+        "seconds": None,
+    }
     try:
         runner = importlib.import_module(RUNNERS[framework])
     except Exception as exc:  # an import error is exactly what a smoke test must report
@@ -67,9 +82,13 @@ def run_one(framework: str, model: str, device: str, steps: int, allow_cpu: bool
     first, last = summarise_losses(losses)
     ok, error = verdict(device, str(result["device"]), losses, allow_cpu)
     report.update(result)
-    report.update(ok=ok, loss_first=round(first, 6), loss_last=round(last, 6),
-                  samples_per_s=round(result["samples"] / result["seconds"], 1),
-                  seconds=round(result["seconds"], 3))
+    report.update(
+        ok=ok,
+        loss_first=round(first, 6),
+        loss_last=round(last, 6),
+        samples_per_s=round(result["samples"] / result["seconds"], 1),
+        seconds=round(result["seconds"], 3),
+    )
     report.pop("samples", None)
     if result["device"] == "cpu" and device != "cpu" and ok:
         report["note"] = "--allow-cpu: the GPU path was NOT tested"
@@ -81,16 +100,22 @@ def run_one(framework: str, model: str, device: str, steps: int, allow_cpu: bool
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dlenv-smoke", description=__doc__.split("\n")[0])
     env = os.environ.get
-    parser.add_argument("--framework", default=env("DLENV_SMOKE_FRAMEWORKS", "pytorch"),
-                        help="comma-separated: " + ",".join(RUNNERS))
-    parser.add_argument("--device", default=env("DLENV_SMOKE_DEVICE", "cpu"),
-                        choices=("cpu", "cuda", "rocm"))
-    parser.add_argument("--model", default=env("DLENV_SMOKE_MODELS", ",".join(MODELS)),
-                        help="comma-separated: lstm,lenet")
+    parser.add_argument(
+        "--framework",
+        default=env("DLENV_SMOKE_FRAMEWORKS", "pytorch"),
+        help="comma-separated: " + ",".join(RUNNERS),
+    )
+    parser.add_argument("--device", default=env("DLENV_SMOKE_DEVICE", "cpu"), choices=("cpu", "cuda", "rocm"))
+    parser.add_argument(
+        "--model", default=env("DLENV_SMOKE_MODELS", ",".join(MODELS)), help="comma-separated: lstm,lenet"
+    )
     parser.add_argument("--steps", type=int, default=int(env("DLENV_SMOKE_STEPS", "200")))
-    parser.add_argument("--allow-cpu", action="store_true",
-                        default=env("DLENV_SMOKE_ALLOW_CPU", "") == "1",
-                        help="accept a CPU run when a GPU was requested (says so in the JSON)")
+    parser.add_argument(
+        "--allow-cpu",
+        action="store_true",
+        default=env("DLENV_SMOKE_ALLOW_CPU", "") == "1",
+        help="accept a CPU run when a GPU was requested (says so in the JSON)",
+    )
     args = parser.parse_args(argv)
     frameworks = [f for f in args.framework.split(",") if f]
     models = [m for m in args.model.split(",") if m]

@@ -35,8 +35,9 @@ def templates(seed: int = 7) -> np.ndarray:
     return base.astype(np.float32)
 
 
-def image_batch(rng: np.random.Generator, tmpl: np.ndarray,
-                batch: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
+def image_batch(
+    rng: np.random.Generator, tmpl: np.ndarray, batch: int = BATCH
+) -> tuple[np.ndarray, np.ndarray]:
     """x: (batch, 28, 28, 1) float32 (NHWC), y: (batch,) int class labels."""
     labels = rng.integers(0, CLASSES, size=batch)
     x = tmpl[labels] + rng.normal(0, 0.5, size=(batch, 28, 28)).astype(np.float32)
