@@ -188,8 +188,13 @@ def _build(
     }
     args.update(kw)
     return Build(
-        framework=name, release=release, requirements=requirements, accelerator=accelerator, gate=gate, **args
-    )  # type: ignore[arg-type]
+        framework=name,
+        release=release,
+        requirements=requirements,
+        accelerator=accelerator,
+        gate=gate,
+        **args,  # type: ignore[arg-type]
+    )
 
 
 def _vendor_builds(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from builder.errors import BuildFailed, EngineUnavailable
 from builder.events import BuildOutput, BuildStep
+from builder.layout import INPUTS_HOST
 
 if TYPE_CHECKING:
     import docker
@@ -53,6 +54,28 @@ class BuildContainer:
 
 def engine_address() -> str:
     return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    """What a build needs to know about the engine: where it runs and on what."""
+
+    name: str  # the engine host's name
+    os_type: str  # linux | windows
+    arch: str  # x86_64 | aarch64 | ...
+    rootless: bool
+
+
+def engine_facts(client: docker.DockerClient) -> EngineFacts:
+    with answering("reading the engine's facts"):
+        info = client.info()
+    security = [str(option) for option in info.get("SecurityOptions") or []]
+    return EngineFacts(
+        name=str(info.get("Name", "")),
+        os_type=str(info.get("OSType", "linux")),
+        arch=str(info.get("Architecture", "")),
+        rootless=any("name=rootless" in option for option in security),
+    )
 
 
 def _short(exc: BaseException) -> str:
@@ -133,12 +156,14 @@ def build(
     *,
     no_cache: bool = False,
     base_image: str = "",
+    extra_hosts: dict[str, str] | None = None,
 ) -> Iterator[BuildStep | BuildOutput | BuildContainer | BuiltImage]:
     """Build from a tar context, untagged; yields events; raises BuildFailed on any failure.
 
     Nothing is tagged here: the caller tags the image only once the build has succeeded, so an
     interrupted or failed build never leaves a tag behind. `forcerm` removes the intermediate
-    containers of failed steps too.
+    containers of failed steps too. With `extra_hosts` (served inputs) the RUN steps use the
+    host's network, so they reach dlenv's input server on this host's loopback.
     """
     from docker.errors import APIError
 
@@ -155,6 +180,7 @@ def build(
                 nocache=no_cache,
                 pull=False,
                 decode=True,
+                **({"network_mode": "host", "extra_hosts": extra_hosts} if extra_hosts else {}),
             )
             for chunk in stream:
                 if "error" in chunk:
@@ -202,8 +228,16 @@ def _build_error(chunk: dict[str, Any], step: str, tail: deque[str], base: str) 
             "with a mirror you can reach.",
         )
     lines = "\n".join(f"    {line}" for line in tail) or "    (no output)"
-    if any("DO NOT MATCH THE HASHES" in line for line in tail):
+    if any("DO NOT MATCH THE HASHES" in line or "Hash mismatch for" in line for line in tail):
         return _hash_mismatch(list(tail), step, lines)
+    if INPUTS_HOST in step and any("urlopen error" in line or "URLError" in line for line in tail):
+        return BuildFailed(
+            f"The build could not fetch its inputs from dlenv ({INPUTS_HOST}, this host's "
+            f"loopback) at {step.split(' : ')[0]}.",
+            hint="The engine's RUN steps use the host network for served inputs; a firewall on "
+            "the loopback or an engine in its own network namespace (rootless, a VM) prevents it. "
+            f"Build with --inputs staged instead.\nLast output lines:\n{lines}",
+        )
     if any("differ from the lock" in line for line in tail):
         detail = "; ".join(line.strip() for line in tail if line.startswith("  ") and ":" in line)
         return BuildFailed(
@@ -221,13 +255,18 @@ def _build_error(chunk: dict[str, Any], step: str, tail: deque[str], base: str) 
 
 
 def _hash_mismatch(tail: list[str], step: str, lines: str) -> BuildFailed:
-    """pip's --require-hashes failure, with each package and its expected and actual sha256."""
+    """A --require-hashes failure (pip's or uv's), with each package's expected and actual sha256."""
     found = []
     for i, line in enumerate(tail):
-        match = re.match(r"^\s+(\S+==\S+) from ", line)
+        match = re.match(r"^\s+(\S+==\S+) from ", line)  # pip
         if match:
             expected = next((t.split()[-1] for t in tail[i + 1 : i + 3] if "Expected sha256" in t), "?")
             got = next((t.split()[-1] for t in tail[i + 1 : i + 4] if t.strip().startswith("Got")), "?")
+            found.append(f"{match.group(1)} (lock {expected[:12]}..., downloaded {got[:12]}...)")
+        match = re.search(r"Hash mismatch for `([^`]+)`", line)  # uv
+        if match:
+            digests = [t.strip().removeprefix("sha256:") for t in tail[i + 1 : i + 9] if "sha256:" in t]
+            expected, got = (digests + ["?", "?"])[:2]
             found.append(f"{match.group(1)} (lock {expected[:12]}..., downloaded {got[:12]}...)")
     where = step.split(" : ")[0]
     return BuildFailed(

@@ -78,6 +78,15 @@ class GfxOverride(_Row):
     hsa_override: str
 
 
+class GpuPeak(_Row):
+    """A GPU's published peaks: dense bf16 tensor TFLOP/s and memory bandwidth."""
+
+    match: str  # regular expression searched in the device name a framework reports
+    name: str
+    bf16_tflops: float
+    memory_gbps: float
+
+
 class BuildRule(BaseModel):
     """How a framework release is installed on an accelerator (see matrix.yaml, frameworks)."""
 
@@ -184,8 +193,13 @@ class Matrix(BaseModel):
     cuda_family_driver: dict[str, str]
     rocm: tuple[RocmEntry, ...]
     rocm_gfx_overrides: tuple[GfxOverride, ...] = ()
+    gpu_peaks: tuple[GpuPeak, ...] = ()
     frameworks: dict[str, Framework]
     runtime: dict[Accelerator, RuntimeEntry]
+
+    def gpu_peak(self, device_name: str) -> GpuPeak | None:
+        """The published peaks of the GPU a framework names (the first row that matches)."""
+        return next((p for p in self.gpu_peaks if re.search(p.match, device_name)), None)
 
     def gfx_override(self, gfx: str) -> GfxOverride | None:
         return next((o for o in self.rocm_gfx_overrides if o.gfx == gfx), None)

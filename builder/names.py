@@ -15,6 +15,7 @@ LABEL_PYTHON = "io.dlenv.python"
 LABEL_FRAMEWORKS = "io.dlenv.frameworks"
 LABEL_SMOKE = "io.dlenv.smoke"
 LABEL_SMOKE_TIMEOUT = "io.dlenv.smoke-timeout"
+LABEL_SMOKE_PEAK_FRACTION = "io.dlenv.smoke-min-peak-fraction"
 LABEL_RUNTIME = "io.dlenv.runtime"
 LABEL_LOCK_DIGEST = "io.dlenv.lock-digest"
 

@@ -1,7 +1,7 @@
-"""Build-time pip sources: profile settings, --ca-bundle and --pip-from-host.
+"""Build-time package sources: profile settings, --ca-bundle and --pip-from-host.
 
-Everything here ends up in the build stage's pip.conf (and wheelhouse), never in the final
-image: the Dockerfile copies it into the `frameworks` stage only.
+Everything here ends up in the build's pip.conf and uv.toml (and wheelhouse), never in an image
+layer: a build stage or a served step uses it (builder/layout.py).
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.errors import ProfileError
+import tomli_w
 
-CONTAINER_DIR = "/opt/dlenv-build"
+from builder.errors import ProfileError
+from builder.layout import INPUTS_DIR
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def _wheelhouse(dirs: list[Path], inputs: BuildInputs) -> None:
         for wheel in sorted(directory.iterdir()):
             if wheel.is_file() and wheel.name.endswith((".whl", ".tar.gz", ".zip")):
                 inputs.files.setdefault(f"dlenv/build/wheels/{wheel.name}", wheel.read_bytes())
-        inputs.notes.append(f"wheelhouse {directory} copied into the build stage")
+        inputs.notes.append(f"wheelhouse {directory} added to the build inputs")
 
 
 def build_inputs(
@@ -105,8 +106,16 @@ def build_inputs(
     find_links: tuple[str, ...],
     ca_bundle: Path | None,
     base_dir: Path,
+    uv_binary: Path | None = None,
+    wheelhouse_url: str | None = None,
 ) -> BuildInputs:
-    """Assemble pip.conf and its files. Local find-links dirs are resolved against base_dir."""
+    """Assemble pip.conf (and, for uv, uv.toml and the binary) and their files.
+
+    Local find-links dirs are resolved against base_dir; their wheels go under
+    dlenv/build/wheels/, found in the image at /opt/dlenv-build/wheels, or at `wheelhouse_url`
+    when they are served over HTTP instead (uv marks wheels installed from a local directory
+    with the time it saw them, which would make locked builds differ).
+    """
     inputs = BuildInputs()
     local_dirs: list[Path] = []
     remote_links: list[str] = []
@@ -128,7 +137,7 @@ def build_inputs(
         lines.append(f"index-url = {index_url}")
     if extra_index_urls:
         lines.append("extra-index-url = " + " ".join(extra_index_urls))
-    links = ([f"{CONTAINER_DIR}/wheels"] if local_dirs else []) + remote_links
+    links = ([wheelhouse_url or f"{INPUTS_DIR}/wheels"] if local_dirs else []) + remote_links
     if links:
         lines.append("find-links = " + " ".join(links))
     if ca_bundle is not None:
@@ -136,6 +145,26 @@ def build_inputs(
             inputs.files["dlenv/build/ca.pem"] = ca_bundle.read_bytes()
         except OSError as exc:
             raise ProfileError(f"--ca-bundle: cannot read {ca_bundle}: {exc}") from None
-        lines.append(f"cert = {CONTAINER_DIR}/ca.pem")
+        lines.append(f"cert = {INPUTS_DIR}/ca.pem")
     inputs.files["dlenv/build/pip.conf"] = ("\n".join(lines) + "\n").encode()
+    if uv_binary is not None:
+        try:
+            inputs.files["dlenv/build/uv"] = uv_binary.read_bytes()
+        except OSError as exc:
+            raise ProfileError(f"cannot read the uv binary {uv_binary}: {exc}") from None
+        inputs.files["dlenv/build/uv.toml"] = uv_settings(index_url, extra_index_urls, links)
     return inputs
+
+
+def uv_settings(index_url: str | None, extra_index_urls: tuple[str, ...], links: list[str]) -> bytes:
+    """uv.toml with the same sources as pip.conf (uv reads no pip.conf; the CA comes from
+    SSL_CERT_FILE on the command line). Best match across indexes, as pip does."""
+    pip: dict[str, object] = {"index-strategy": "unsafe-best-match"}
+    if index_url:
+        pip["index-url"] = index_url
+    if extra_index_urls:
+        pip["extra-index-url"] = list(extra_index_urls)
+    if links:
+        pip["find-links"] = links
+    header = "# Written by dlenv build: uv settings for the framework install, never in the image.\n"
+    return (header + tomli_w.dumps({"no-cache": True, "pip": pip})).encode()

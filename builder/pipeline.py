@@ -8,6 +8,7 @@ prints, exits or imports Typer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -17,7 +18,10 @@ from typing import TYPE_CHECKING
 from builder import engine, names
 from builder.errors import BuildFailed, CheckFailed
 from builder.events import BuildFinished, BuildStarted, Emit, Note, SmokeStarted, ignore
-from builder.prepare import BuildOptions, prepare_build
+from builder.inputserver import InputServer, choose_delivery, choose_installer
+from builder.layout import INPUTS_PORT, Layout
+from builder.perf import NO_FLOORS, PerfFloors, judge_peak_fraction
+from builder.prepare import BuildOptions, apply_options, has_credentials, prepare_build
 from builder.smoke import SmokeReport, run_smoke
 from builder.spec import BuildSpec, RuntimeOptions
 
@@ -45,6 +49,7 @@ class SmokeTarget:
     accelerator: str
     runtime: RuntimeOptions
     timeout: int
+    floors: PerfFloors = NO_FLOORS  # the image applies its own absolute floors (ENV)
 
 
 def default_tags(spec: BuildSpec) -> list[str]:
@@ -72,23 +77,39 @@ def build_image(
 
     if lock is not None:
         check_locked_base(client, lock)
-    prepared = prepare_build(spec, options, profile_dir, lock)
-    for note in prepared.notes:
-        emit(Note(note))
-    emit(BuildStarted(tags[0], prepared.spec.base_image, len(prepared.context), engine.engine_address()))
-    started = time.monotonic()
-    image_id = ""
-    step_containers: list[str] = []
-    for event in engine.build(
-        client, prepared.context, no_cache=no_cache, base_image=prepared.spec.base_image
-    ):
-        if isinstance(event, BuildContainer):
-            resources.container(event.container_id)
-            step_containers.append(event.container_id)
-        elif isinstance(event, BuiltImage):
-            image_id = event.image_id
-        else:
-            emit(event)
+    facts = engine.engine_facts(client)
+    credentials = has_credentials(apply_options(spec, options)[0])
+    delivery, why = choose_delivery(options.inputs, facts, credentials)
+    installer, uv = choose_installer(facts)
+    emit(Note(why + ("; frameworks installed with uv" if installer == "uv" else "")))
+    with contextlib.ExitStack() as stack:  # the input server lives exactly as long as the build
+        server = stack.enter_context(InputServer()) if delivery == "served" else None
+        layout = Layout(delivery, installer, server.port if server else INPUTS_PORT)
+        prepared = prepare_build(spec, options, profile_dir, lock, layout=layout, uv_binary=uv)
+        for note in prepared.notes:
+            emit(Note(note))
+        if server is not None:
+            server.serve(prepared.bundles, prepared.wheels)
+        served = sum(len(b.data) for b in prepared.bundles) + sum(len(w) for w in prepared.wheels.values())
+        sent = len(prepared.context) + served
+        emit(BuildStarted(tags[0], prepared.spec.base_image, sent, engine.engine_address()))
+        started = time.monotonic()
+        image_id = ""
+        step_containers: list[str] = []
+        for event in engine.build(
+            client,
+            prepared.context,
+            no_cache=no_cache,
+            base_image=prepared.spec.base_image,
+            extra_hosts=server.extra_hosts if server else None,
+        ):
+            if isinstance(event, BuildContainer):
+                resources.container(event.container_id)
+                step_containers.append(event.container_id)
+            elif isinstance(event, BuiltImage):
+                image_id = event.image_id
+            else:
+                emit(event)
     for container in step_containers:  # the builder removed them itself (rm=True)
         resources.forget(container)
     if not image_id:
@@ -125,7 +146,8 @@ def check_locked_base(client: docker.DockerClient, lock: LockFile) -> None:
 
 def smoke_target_for(image: str, spec: BuildSpec) -> SmokeTarget:
     """The smoke target of an image just built from `spec` (no label round trip)."""
-    return SmokeTarget(image, spec.accelerator, spec.runtime, spec.smoke.timeout)
+    floors = PerfFloors(spec.smoke.min_tflops, spec.smoke.min_copy_gbps, spec.smoke.min_peak_fraction)
+    return SmokeTarget(image, spec.accelerator, spec.runtime, spec.smoke.timeout, floors)
 
 
 def smoke_target_from_labels(client: docker.DockerClient, image: str) -> SmokeTarget:
@@ -149,7 +171,10 @@ def smoke_target_from_labels(client: docker.DockerClient, image: str) -> SmokeTa
             shm_size=entry.shm_size,
         )
     timeout = int(labels.get(names.LABEL_SMOKE_TIMEOUT, "900"))
-    return SmokeTarget(image, accelerator, runtime, timeout)
+    fraction = labels.get(names.LABEL_SMOKE_PEAK_FRACTION)
+    return SmokeTarget(
+        image, accelerator, runtime, timeout, PerfFloors(min_peak_fraction=float(fraction or 0) or None)
+    )
 
 
 def smoke(
@@ -160,14 +185,21 @@ def smoke(
     timeout: int | None = None,
     emit: Emit = ignore,
     args: tuple[str, ...] = (),
+    floors: PerfFloors = NO_FLOORS,
 ) -> SmokeReport:
-    """Train inside the image on its accelerator; the report says whether it passed."""
+    """Train inside the image on its accelerator and time it; the report says whether it passed.
+
+    `floors` (the command line's) win over the target's; absolute ones go to the image's script,
+    a fraction of the device's peak is judged here.
+    """
     emit(SmokeStarted(target.image, target.accelerator, allow_cpu))
-    return run_smoke(
+    wanted = target.floors.merged(floors)
+    report = run_smoke(
         target.image,
         runtime=target.runtime,
         resources=resources,
         allow_cpu=allow_cpu,
         timeout=timeout or target.timeout,
-        args=args,
+        args=(*args, *floors.script_args()),
     )
+    return judge_peak_fraction(report, wanted.min_peak_fraction)

@@ -11,6 +11,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -152,12 +153,35 @@ class UserSettings(_Strict):
     gid: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] = 1000
 
 
-class SmokeSettings(_Strict):
-    """What `dlenv smoke` trains and how long it may take."""
+def _number(value: object) -> object:
+    """A YAML number, not a string or a boolean (which pydantic's lax float would take)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return float(value)
 
-    models: tuple[Literal["lstm", "lenet"], ...] = Field(default=("lstm", "lenet"), min_length=1)
+
+Floor = Annotated[float, BeforeValidator(_number)]
+
+
+class SmokeSettings(_Strict):
+    """What `dlenv smoke` checks and how long it may take. `perf` times a matrix product and a
+    device copy; the floors make it fail below them (exit 5)."""
+
+    models: tuple[Literal["lstm", "lenet", "perf"], ...] = Field(
+        default=("lstm", "lenet", "perf"), min_length=1
+    )
     steps: Annotated[StrictInt, Field(ge=10, le=100_000)] = 200
     timeout: Annotated[StrictInt, Field(ge=10, le=86_400)] = 900
+    min_tflops: Annotated[Floor, Field(gt=0, le=1e6)] | None = Field(
+        default=None, description="perf: the matrix product (bf16 on a GPU, fp32 on the CPU) in TFLOP/s."
+    )
+    min_copy_gbps: Annotated[Floor, Field(gt=0, le=1e6)] | None = Field(
+        default=None, description="perf: the device memory copy in GB/s (bytes read + written)."
+    )
+    min_peak_fraction: Annotated[Floor, Field(gt=0, le=1)] | None = Field(
+        default=None,
+        description="perf: both, as a fraction of the GPU's published peak (matrix.yaml gpu_peaks).",
+    )
 
 
 class Profile(_Strict):

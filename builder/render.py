@@ -15,8 +15,10 @@ from pathlib import Path
 import jinja2
 import yaml
 
+from builder import layout as layouts
 from builder import names, paths, runopts
 from builder.errors import CheckFailed
+from builder.layout import STANDALONE, Layout
 from builder.spec import BuildSpec
 
 
@@ -52,9 +54,14 @@ class LockedBuild:
     source_date_epoch: int
 
 
-def render_dockerfile(spec: BuildSpec, locked: LockedBuild | None = None) -> str:
-    """The Dockerfile for a spec (and a lock, for `build --locked`)."""
-    return _environment().get_template("Dockerfile.j2").render(spec=spec, locked=locked)
+def render_dockerfile(spec: BuildSpec, locked: LockedBuild | None = None, layout: Layout = STANDALONE) -> str:
+    """The Dockerfile for a spec (and a lock, for `build --locked`), in a layout (how the build
+    gets its inputs and which installer it uses; the standalone one builds with plain docker)."""
+    return (
+        _environment()
+        .get_template("Dockerfile.j2")
+        .render(spec=spec, locked=locked, layout=layout, paths=layouts)
+    )
 
 
 def dockerfile_name(spec: BuildSpec) -> str:

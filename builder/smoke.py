@@ -43,8 +43,15 @@ class SmokeResult:
     samples_per_s: float | None = None
     seconds: float | None = None
     matmul_tflops: float | None = None
+    matmul_dtype: str | None = None
+    matmul_n: int | None = None
     copy_gbps: float | None = None
-    perf_floor_tflops: float | None = None
+    copy_mib: int | None = None
+    min_tflops: float | None = None
+    min_copy_gbps: float | None = None
+    peak_device: str | None = None  # set when dlenv judged a fraction of the published peak
+    matmul_peak_fraction: float | None = None
+    copy_peak_fraction: float | None = None
     note: str | None = None
     error: str | None = None
     traceback: str | None = None

@@ -66,6 +66,9 @@ class SmokeSpec(_Frozen):
     models: tuple[str, ...]
     steps: int
     timeout: int
+    min_tflops: float | None = None
+    min_copy_gbps: float | None = None
+    min_peak_fraction: float | None = None  # judged by dlenv, which knows the peaks (matrix)
 
 
 class BuildSpec(_Frozen):
@@ -145,6 +148,11 @@ class BuildSpec(_Frozen):
             names.LABEL_FRAMEWORKS: versions,
             names.LABEL_SMOKE: names.SMOKE_COMMAND,
             names.LABEL_SMOKE_TIMEOUT: str(self.smoke.timeout),
+            **(
+                {names.LABEL_SMOKE_PEAK_FRACTION: f"{self.smoke.min_peak_fraction:g}"}
+                if self.smoke.min_peak_fraction
+                else {}
+            ),
             names.LABEL_RUNTIME: json.dumps(
                 self.runtime.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
             ),

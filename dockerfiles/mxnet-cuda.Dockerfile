@@ -4,7 +4,7 @@
 #   accelerator  cuda 11.8 (host driver >= 520.61.05)
 #   os / python  ubuntu22.04 / 3.10
 #   mxnet        1.9.1 (cu117)
-#   spec digest  fcaaf9f17618fa04875c100709c2e2d31f86d4713fce86cb1458b263f67a7e59
+#   spec digest  33f6e2781e005bfdeb6052f28be14544458c8b221080c42d3a0a6bfef2b4eb04
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
@@ -18,6 +18,8 @@ ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PYTHONUNBUFFERED=1
 # Run with: docker run --rm --gpus all --shm-size 8g IMAGE dlenv-smoke
 # Needs the NVIDIA driver >= 520.61.05 and the NVIDIA container toolkit on the host.
 # Distribution packages follow the base image's security updates, so they are not pinned.
+# The virtual environment will belong to group dlenv-venv: any user in it (the image's, a dev
+# image's for another UID) can pip install into it, and no layer below the user's needs a UID.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -27,7 +29,8 @@ RUN apt-get update \
       python3 \
       python3-venv \
  && apt-get clean \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system dlenv-venv
 
 # ---- frameworks: a virtual environment with the resolved framework wheels ---------------
 # Build-only inputs (pip.conf, CA bundle, wheelhouse) live in this stage, never in the image.
@@ -37,23 +40,28 @@ ENV PIP_CONFIG_FILE=/opt/dlenv-build/pip.conf PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir \
       mxnet-cu117==1.9.1 \
-      'numpy<1.24'
+      'numpy<1.24' \
+ && chgrp -R dlenv-venv /opt/venv \
+ && chmod -R g+w /opt/venv \
+ && find /opt/venv -type d -exec chmod g+s {} +
 
-# ---- image: system + user + frameworks (+ extras) + smoke test -------------------------
+# ---- image: system + frameworks (+ extras), copied from the build stages ---------------
 FROM system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# The image runs as a non-root user (a base image's user with the same UID gives way). It
-# is created here, not in `system`, so a dev image for another UID reuses every build stage.
+COPY --from=frameworks /opt/venv /opt/venv
+
+# ---- user and smoke test: the only UID-specific layers come last ------------------------
+# The image runs as a non-root user (a base image's user with the same UID gives way).
 RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
  && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
- && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
+ && useradd --uid 1000 --gid 1000 --groups dlenv-venv --create-home --shell /bin/bash dlenv \
  && install -d -o 1000 -g 1000 /workspace
-COPY --from=frameworks --chown=1000:1000 /opt/venv /opt/venv
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 ENV NVIDIA_DRIVER_CAPABILITIES="compute,utility"
 ENV NVIDIA_VISIBLE_DEVICES="all"
-# Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5 and prints JSON.
-ENV DLENV_SMOKE_DEVICE=cuda DLENV_SMOKE_FRAMEWORKS=mxnet DLENV_SMOKE_MODELS=lstm,lenet DLENV_SMOKE_STEPS=200
+# Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5, times a matrix
+# product and a device copy, and prints JSON.
+ENV DLENV_SMOKE_DEVICE=cuda DLENV_SMOKE_FRAMEWORKS=mxnet DLENV_SMOKE_MODELS=lstm,lenet,perf DLENV_SMOKE_STEPS=200
 COPY dlenv/smoke/ /opt/dlenv/smoke/
 COPY dlenv/smoke/dlenv-smoke /usr/local/bin/dlenv-smoke
 LABEL \
@@ -61,7 +69,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04" \
       io.dlenv.profile="mxnet-cuda" \
-      io.dlenv.spec-digest="fcaaf9f17618fa04875c100709c2e2d31f86d4713fce86cb1458b263f67a7e59" \
+      io.dlenv.spec-digest="33f6e2781e005bfdeb6052f28be14544458c8b221080c42d3a0a6bfef2b4eb04" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="11.8" \
       io.dlenv.python="3.10" \
@@ -69,6 +77,7 @@ LABEL \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
-USER 1000:1000
+# USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
+USER 1000
 WORKDIR /workspace
 CMD ["bash"]

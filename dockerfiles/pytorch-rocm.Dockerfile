@@ -4,7 +4,7 @@
 #   accelerator  rocm 7.2
 #   os / python  ubuntu24.04 / 3.12
 #   pytorch      2.13.0 (rocm7.2)
-#   spec digest  2354b0991ea44b8fee049bbe3cc7043218bdd494b2ea323f5845bb15b557b7a6
+#   spec digest  16a93765cf24979467a1768f6c54392c9d1d3b9df96d1ee6ebe27d856e09dadf
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -17,6 +17,8 @@ ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PYTHONUNBUFFERED=1
 # Run with: docker run --rm --device /dev/kfd --device /dev/dri --group-add video --group-add render --security-opt seccomp=unconfined --shm-size 8g IMAGE dlenv-smoke
 ENV PATH=/opt/rocm/bin:$PATH
 # Distribution packages follow the base image's security updates, so they are not pinned.
+# The virtual environment will belong to group dlenv-venv: any user in it (the image's, a dev
+# image's for another UID) can pip install into it, and no layer below the user's needs a UID.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -24,7 +26,8 @@ RUN apt-get update \
       python3 \
       python3-venv \
  && apt-get clean \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system dlenv-venv
 
 # ---- frameworks: a virtual environment with the resolved framework wheels ---------------
 # Build-only inputs (pip.conf, CA bundle, wheelhouse) live in this stage, never in the image.
@@ -35,21 +38,26 @@ RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir \
       --extra-index-url https://download.pytorch.org/whl/rocm7.2 \
       torch==2.13.0+rocm7.2 \
-      numpy
+      numpy \
+ && chgrp -R dlenv-venv /opt/venv \
+ && chmod -R g+w /opt/venv \
+ && find /opt/venv -type d -exec chmod g+s {} +
 
-# ---- image: system + user + frameworks (+ extras) + smoke test -------------------------
+# ---- image: system + frameworks (+ extras), copied from the build stages ---------------
 FROM system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# The image runs as a non-root user (a base image's user with the same UID gives way). It
-# is created here, not in `system`, so a dev image for another UID reuses every build stage.
+COPY --from=frameworks /opt/venv /opt/venv
+
+# ---- user and smoke test: the only UID-specific layers come last ------------------------
+# The image runs as a non-root user (a base image's user with the same UID gives way).
 RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
  && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
- && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
+ && useradd --uid 1000 --gid 1000 --groups dlenv-venv --create-home --shell /bin/bash dlenv \
  && install -d -o 1000 -g 1000 /workspace
-COPY --from=frameworks --chown=1000:1000 /opt/venv /opt/venv
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
-# Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5 and prints JSON.
-ENV DLENV_SMOKE_DEVICE=rocm DLENV_SMOKE_FRAMEWORKS=pytorch DLENV_SMOKE_MODELS=lstm,lenet DLENV_SMOKE_STEPS=200
+# Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5, times a matrix
+# product and a device copy, and prints JSON.
+ENV DLENV_SMOKE_DEVICE=rocm DLENV_SMOKE_FRAMEWORKS=pytorch DLENV_SMOKE_MODELS=lstm,lenet,perf DLENV_SMOKE_STEPS=200
 COPY dlenv/smoke/ /opt/dlenv/smoke/
 COPY dlenv/smoke/dlenv-smoke /usr/local/bin/dlenv-smoke
 LABEL \
@@ -57,7 +65,7 @@ LABEL \
       org.opencontainers.image.description="rocm image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:7.2" \
       io.dlenv.profile="pytorch-rocm" \
-      io.dlenv.spec-digest="2354b0991ea44b8fee049bbe3cc7043218bdd494b2ea323f5845bb15b557b7a6" \
+      io.dlenv.spec-digest="16a93765cf24979467a1768f6c54392c9d1d3b9df96d1ee6ebe27d856e09dadf" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="7.2" \
       io.dlenv.python="3.12" \
@@ -65,6 +73,7 @@ LABEL \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
       io.dlenv.runtime="{\"devices\":[\"/dev/kfd\",\"/dev/dri\"],\"gpus\":false,\"group_add\":[\"video\",\"render\"],\"security_opt\":[\"seccomp=unconfined\"],\"shm_size\":\"8g\"}"
-USER 1000:1000
+# USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
+USER 1000
 WORKDIR /workspace
 CMD ["bash"]

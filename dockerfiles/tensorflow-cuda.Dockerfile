@@ -4,7 +4,7 @@
 #   accelerator  cuda 12.9 (host driver >= 575.57.08)
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.21.0 (and-cuda)
-#   spec digest  d7c9bfb06931c4bc55ef4e86597ee8880ceb8f41ad62ae82368f15038a317d1c
+#   spec digest  2bb762842e1d8b693b6d94348864a137013332a6af37d1316b028371cca35120
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -17,6 +17,8 @@ ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PYTHONUNBUFFERED=1
 # Run with: docker run --rm --gpus all --shm-size 8g IMAGE dlenv-smoke
 # Needs the NVIDIA driver >= 575.57.08 and the NVIDIA container toolkit on the host.
 # Distribution packages follow the base image's security updates, so they are not pinned.
+# The virtual environment will belong to group dlenv-venv: any user in it (the image's, a dev
+# image's for another UID) can pip install into it, and no layer below the user's needs a UID.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -24,7 +26,8 @@ RUN apt-get update \
       python3 \
       python3-venv \
  && apt-get clean \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system dlenv-venv
 
 # ---- frameworks: a virtual environment with the resolved framework wheels ---------------
 # Build-only inputs (pip.conf, CA bundle, wheelhouse) live in this stage, never in the image.
@@ -33,23 +36,28 @@ COPY dlenv/build/ /opt/dlenv-build/
 ENV PIP_CONFIG_FILE=/opt/dlenv-build/pip.conf PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir \
-      'tensorflow[and-cuda]==2.21.0'
+      'tensorflow[and-cuda]==2.21.0' \
+ && chgrp -R dlenv-venv /opt/venv \
+ && chmod -R g+w /opt/venv \
+ && find /opt/venv -type d -exec chmod g+s {} +
 
-# ---- image: system + user + frameworks (+ extras) + smoke test -------------------------
+# ---- image: system + frameworks (+ extras), copied from the build stages ---------------
 FROM system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# The image runs as a non-root user (a base image's user with the same UID gives way). It
-# is created here, not in `system`, so a dev image for another UID reuses every build stage.
+COPY --from=frameworks /opt/venv /opt/venv
+
+# ---- user and smoke test: the only UID-specific layers come last ------------------------
+# The image runs as a non-root user (a base image's user with the same UID gives way).
 RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
  && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
- && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
+ && useradd --uid 1000 --gid 1000 --groups dlenv-venv --create-home --shell /bin/bash dlenv \
  && install -d -o 1000 -g 1000 /workspace
-COPY --from=frameworks --chown=1000:1000 /opt/venv /opt/venv
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 ENV NVIDIA_DRIVER_CAPABILITIES="compute,utility"
 ENV NVIDIA_VISIBLE_DEVICES="all"
-# Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5 and prints JSON.
-ENV DLENV_SMOKE_DEVICE=cuda DLENV_SMOKE_FRAMEWORKS=tensorflow DLENV_SMOKE_MODELS=lstm,lenet DLENV_SMOKE_STEPS=200
+# Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5, times a matrix
+# product and a device copy, and prints JSON.
+ENV DLENV_SMOKE_DEVICE=cuda DLENV_SMOKE_FRAMEWORKS=tensorflow DLENV_SMOKE_MODELS=lstm,lenet,perf DLENV_SMOKE_STEPS=200
 COPY dlenv/smoke/ /opt/dlenv/smoke/
 COPY dlenv/smoke/dlenv-smoke /usr/local/bin/dlenv-smoke
 LABEL \
@@ -57,7 +65,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="nvidia/cuda:12.9.1-base-ubuntu24.04" \
       io.dlenv.profile="tensorflow-cuda" \
-      io.dlenv.spec-digest="d7c9bfb06931c4bc55ef4e86597ee8880ceb8f41ad62ae82368f15038a317d1c" \
+      io.dlenv.spec-digest="2bb762842e1d8b693b6d94348864a137013332a6af37d1316b028371cca35120" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.9" \
       io.dlenv.python="3.12" \
@@ -65,6 +73,7 @@ LABEL \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
-USER 1000:1000
+# USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
+USER 1000
 WORKDIR /workspace
 CMD ["bash"]

@@ -7,7 +7,7 @@
 #   tensorflow   2.21.0 (and-cuda)
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cuda12)
-#   spec digest  1199ca93517ecbfe7a3d39ff6e7b7550590a7ebd8bbc558501d2cbffd423bfdd
+#   spec digest  be21dccc0be62e8abd9ec1248c9eb9827768456003a00acf69d52e07571087b6
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #   warning      pytorch 2.13.0+cu126: its nvidia-* pins are published only on its vendor index; `dlenv validate --resolve` checks them where that index is reachable.
 #
@@ -21,6 +21,8 @@ ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PYTHONUNBUFFERED=1
 # Run with: docker run --rm --gpus all --shm-size 8g IMAGE dlenv-smoke
 # Needs the NVIDIA driver >= 575.57.08 and the NVIDIA container toolkit on the host.
 # Distribution packages follow the base image's security updates, so they are not pinned.
+# The virtual environment will belong to group dlenv-venv: any user in it (the image's, a dev
+# image's for another UID) can pip install into it, and no layer below the user's needs a UID.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -29,7 +31,8 @@ RUN apt-get update \
       python3-venv \
       git \
  && apt-get clean \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system dlenv-venv
 
 # ---- frameworks: a virtual environment with the resolved framework wheels ---------------
 # Build-only inputs (pip.conf, CA bundle, wheelhouse) live in this stage, never in the image.
@@ -43,7 +46,10 @@ RUN python3 -m venv /opt/venv \
       numpy \
       'tensorflow[and-cuda]==2.21.0' \
       keras==3.15.1 \
-      'jax[cuda12]==0.10.2'
+      'jax[cuda12]==0.10.2' \
+ && chgrp -R dlenv-venv /opt/venv \
+ && chmod -R g+w /opt/venv \
+ && find /opt/venv -type d -exec chmod g+s {} +
 
 # ---- extras: the profile's extra packages, constrained to the framework versions --------
 # Only the files they add are kept, so a change here never re-ships the frameworks.
@@ -51,32 +57,35 @@ FROM frameworks AS extras
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Extra packages are the profile's own PEP 508 specifiers, pinned by `dlenv lock`.
 # hadolint ignore=DL3013
-RUN /opt/venv/bin/pip freeze --all > /opt/dlenv-build/constraints.txt \
+RUN umask 0002 \
+ && /opt/venv/bin/pip freeze --all > /opt/dlenv-build/constraints.txt \
  && touch /opt/dlenv-build/before-extras \
  && /opt/venv/bin/pip install --no-cache-dir -c /opt/dlenv-build/constraints.txt \
       'matplotlib>=3.8' \
       'pandas>=2' \
  && mkdir -p /opt/dlenv-extras \
  && find /opt/venv -newer /opt/dlenv-build/before-extras \( -type f -o -type l \) -print0 \
-    | xargs -0 -r cp --parents --no-dereference -t /opt/dlenv-extras
+    | xargs -0 -r cp -a --parents -t /opt/dlenv-extras
 
-# ---- image: system + user + frameworks (+ extras) + smoke test -------------------------
+# ---- image: system + frameworks (+ extras), copied from the build stages ---------------
 FROM system
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# The image runs as a non-root user (a base image's user with the same UID gives way). It
-# is created here, not in `system`, so a dev image for another UID reuses every build stage.
+COPY --from=frameworks /opt/venv /opt/venv
+COPY --from=extras /opt/dlenv-extras/ /
+
+# ---- user and smoke test: the only UID-specific layers come last ------------------------
+# The image runs as a non-root user (a base image's user with the same UID gives way).
 RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
  && if ! getent group 1000 >/dev/null; then groupadd --gid 1000 dlenv; fi \
- && useradd --uid 1000 --gid 1000 --create-home --shell /bin/bash dlenv \
+ && useradd --uid 1000 --gid 1000 --groups dlenv-venv --create-home --shell /bin/bash dlenv \
  && install -d -o 1000 -g 1000 /workspace
-COPY --from=frameworks --chown=1000:1000 /opt/venv /opt/venv
-COPY --from=extras --chown=1000:1000 /opt/dlenv-extras/ /
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 ENV KERAS_BACKEND="jax"
 ENV NVIDIA_DRIVER_CAPABILITIES="compute,utility"
 ENV NVIDIA_VISIBLE_DEVICES="all"
-# Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5 and prints JSON.
-ENV DLENV_SMOKE_DEVICE=cuda DLENV_SMOKE_FRAMEWORKS=pytorch,tensorflow,keras,jax DLENV_SMOKE_MODELS=lstm,lenet DLENV_SMOKE_STEPS=200
+# Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5, times a matrix
+# product and a device copy, and prints JSON.
+ENV DLENV_SMOKE_DEVICE=cuda DLENV_SMOKE_FRAMEWORKS=pytorch,tensorflow,keras,jax DLENV_SMOKE_MODELS=lstm,lenet,perf DLENV_SMOKE_STEPS=200
 COPY dlenv/smoke/ /opt/dlenv/smoke/
 COPY dlenv/smoke/dlenv-smoke /usr/local/bin/dlenv-smoke
 LABEL \
@@ -84,7 +93,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0,tensorflow=2.21.0,keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:12.9.1-base-ubuntu24.04" \
       io.dlenv.profile="workstation-cuda" \
-      io.dlenv.spec-digest="1199ca93517ecbfe7a3d39ff6e7b7550590a7ebd8bbc558501d2cbffd423bfdd" \
+      io.dlenv.spec-digest="be21dccc0be62e8abd9ec1248c9eb9827768456003a00acf69d52e07571087b6" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.9" \
       io.dlenv.python="3.12" \
@@ -92,6 +101,7 @@ LABEL \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
-USER 1000:1000
+# USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
+USER 1000
 WORKDIR /workspace
 CMD ["bash"]

@@ -94,6 +94,10 @@ class FakeClient:
     def ping(self) -> bool:
         return True
 
+    def info(self) -> dict[str, Any]:
+        """An engine on another host: builds are staged (no input server in unit tests)."""
+        return {"Name": "fake-engine", "OSType": "linux", "Architecture": "x86_64", "SecurityOptions": []}
+
     def close(self) -> None:
         self.closed = True
 

@@ -9,6 +9,7 @@ import typer
 
 from builder.cli.common import (
     CaBundleOpt,
+    InputsOpt,
     JsonOpt,
     PipFromHostOpt,
     ProfileArg,
@@ -16,6 +17,7 @@ from builder.cli.common import (
     ProgressOpt,
     app,
     check_ca_bundle,
+    check_inputs,
     guarded,
     load,
     out,
@@ -48,6 +50,7 @@ def build(
         ),
     ] = False,
     pip_from_host: PipFromHostOpt = False,
+    inputs: InputsOpt = "auto",
     locked: Annotated[
         bool,
         typer.Option(
@@ -75,6 +78,7 @@ def build(
 
     show = Progress(progress)
     check_ca_bundle(ca_bundle)
+    check_inputs(inputs)
     if base_image is not None and not is_image_ref(base_image):
         raise UsageError(f"--base-image: {base_image!r} is not an image reference")
     if lock_file is not None and not locked:
@@ -93,7 +97,7 @@ def build(
         from builder.cli.lock_cmds import fresh_lock, lock_path
 
         lock = fresh_lock(spec, lock_path(profile, lock_file)[2])
-    options = BuildOptions(ca_bundle=ca_bundle, keep_ca=keep_ca, pip_from_host=pip_from_host)
+    options = BuildOptions(ca_bundle=ca_bundle, keep_ca=keep_ca, pip_from_host=pip_from_host, inputs=inputs)
     client = engine.connect()
     tags = list(tag or []) or pipeline.default_tags(spec)
     with Resources().cleaned_up() as resources:
@@ -131,12 +135,32 @@ def smoke_cmd(
     json_out: JsonOpt = False,
     allow_cpu: AllowCpuOpt = False,
     timeout: Annotated[int | None, typer.Option("--timeout", help="Seconds before giving up.")] = None,
+    min_tflops: Annotated[
+        float | None, typer.Option("--min-tflops", help="Fail when the matrix product is slower (TFLOP/s).")
+    ] = None,
+    min_copy_gbps: Annotated[
+        float | None, typer.Option("--min-copy-gbps", help="Fail when the device copy is slower (GB/s).")
+    ] = None,
+    min_peak_fraction: Annotated[
+        float | None,
+        typer.Option("--min-peak-fraction", help="Fail below this fraction of the GPU's published peaks."),
+    ] = None,
 ) -> None:
-    """Run an image's smoke test: train an LSTM (and LeNet-5) on its accelerator."""
+    """Run an image's smoke test: train an LSTM and LeNet-5 on its accelerator, time a matrix
+    product and a device copy."""
     from builder import engine, names, pipeline
+    from builder.perf import PerfFloors
     from builder.profile import profile_source
     from builder.resources import Resources
 
+    for option, value, top in (
+        ("--min-tflops", min_tflops, 1e6),
+        ("--min-copy-gbps", min_copy_gbps, 1e6),
+        ("--min-peak-fraction", min_peak_fraction, 1.0),
+    ):
+        if value is not None and not 0 < value <= top:
+            raise UsageError(f"{option} must be above 0 and at most {top:g}, not {value:g}")
+    floors = PerfFloors(min_tflops, min_copy_gbps, min_peak_fraction)
     client = engine.connect()
     image = image_or_profile
     if not engine.image_exists(client, image):
@@ -151,7 +175,12 @@ def smoke_cmd(
     target = pipeline.smoke_target_from_labels(client, image)
     with Resources().cleaned_up() as resources:
         report = pipeline.smoke(
-            target, resources=resources, allow_cpu=allow_cpu, timeout=timeout, emit=Progress("plain")
+            target,
+            resources=resources,
+            allow_cpu=allow_cpu,
+            timeout=timeout,
+            emit=Progress("plain"),
+            floors=floors,
         )
     show_smoke(report, json_out=json_out)
     if not report.ok:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from builder.events import Event
     from builder.profile import Profile
-    from builder.smoke import SmokeReport
+    from builder.smoke import SmokeReport, SmokeResult
     from builder.spec import BuildSpec
 
 out = Console(soft_wrap=True, highlight=False)
@@ -49,6 +49,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
 ProgressOpt = Annotated[str, typer.Option("--progress", help="auto, plain or json.")]
 PipFromHostOpt = Annotated[
     bool, typer.Option("--pip-from-host", help="Use the host's pip index, find-links wheelhouse and CA.")
+]
+InputsOpt = Annotated[
+    str,
+    typer.Option(
+        "--inputs",
+        help="How build inputs (pip settings, CA, wheelhouse) reach the build: served (from dlenv "
+        "on this host's loopback; the environment is written once), staged (a build stage; any "
+        "engine) or auto.",
+    ),
 ]
 CaBundleOpt = Annotated[
     Path | None, typer.Option("--ca-bundle", help="Trust this CA bundle (pip in the build, uv on the host).")
@@ -101,6 +110,11 @@ def resolve_ref(ref: str) -> tuple[BuildSpec, Path]:
 def warn(spec: BuildSpec) -> None:
     for warning in spec.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+def check_inputs(inputs: str) -> None:
+    if inputs not in ("auto", "served", "staged"):
+        raise UsageError(f"--inputs: {inputs!r} is not one of auto, served, staged")
 
 
 def check_ca_bundle(ca_bundle: Path | None) -> None:
@@ -182,17 +196,28 @@ def _fields(event: Event) -> dict[str, object]:
     return asdict(event)
 
 
+def _smoke_line(r: SmokeResult) -> str:
+    mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+    if r.model == "perf":
+        what = (
+            f"matmul {r.matmul_dtype} n={r.matmul_n} {r.matmul_tflops} TFLOP/s, "
+            f"copy {r.copy_mib} MiB {r.copy_gbps} GB/s"
+        )
+        if r.peak_device and r.matmul_peak_fraction is not None and r.copy_peak_fraction is not None:
+            shares = f"{r.matmul_peak_fraction:.0%} and {r.copy_peak_fraction:.0%}"
+            what += f" ({shares} of the {r.peak_device}'s peaks)"
+    else:
+        what = f"loss {r.loss_first} -> {r.loss_last}, {r.samples_per_s} samples/s"
+    return f"  {mark} {r.framework} {r.framework_version} {r.model} on {r.device} ({r.device_name}): {what}"
+
+
 def show_smoke(report: SmokeReport, *, json_out: bool) -> None:
     """Each result as a line on stderr (unless --json), and as one JSON line on stdout."""
     for r in report.results:
         if not json_out:
-            mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
-            perf = f", {r.matmul_tflops} TFLOP/s matmul" if r.matmul_tflops is not None else ""
-            err.print(
-                f"  {mark} {r.framework} {r.framework_version} {r.model} on {r.device} "
-                f"({r.device_name}): loss {r.loss_first} -> {r.loss_last}, "
-                f"{r.samples_per_s} samples/s{perf}"
-            )
+            err.print(_smoke_line(r))
+            if not r.ok and r.error:
+                err.print(f"      {r.error}", markup=False, highlight=False)
     for r in report.results:  # as the image's own dlenv-smoke prints them
         sys.stdout.write(json.dumps(r.as_json()) + "\n")
     sys.stdout.flush()

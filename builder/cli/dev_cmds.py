@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from builder.cli.common import (
+    InputsOpt,
     JsonOpt,
     ProfileArg,
     Progress,
     ProgressOpt,
     app,
+    check_inputs,
     err,
     guarded,
     load,
@@ -66,6 +68,24 @@ def _port_mappings(
     return mappings
 
 
+def _reuse_conflicts(container: Container, folder: Path, images: set[str], jupyter: bool) -> list[str]:
+    """How the existing dev container differs from what this `dev up` asks for (a reattach need
+    not repeat --jupyter or the ports)."""
+    from builder import names
+
+    labels = container.labels or {}
+    conflicts = []
+    if labels.get(names.LABEL_WORKSPACE) != str(folder):
+        conflicts.append(f"its workspace is {labels.get(names.LABEL_WORKSPACE, '?')}, not {folder}")
+    running = str(container.attrs.get("Config", {}).get("Image", ""))
+    if running not in images:
+        wanted = " or ".join(sorted(images))
+        conflicts.append(f"it runs {running}, not {wanted} (the profile or the UID changed)")
+    if jupyter and names.LABEL_JUPYTER_URL not in labels:
+        conflicts.append("it runs without JupyterLab")
+    return conflicts
+
+
 def _reuse(container: Container) -> None:
     from builder import engine, names
 
@@ -112,6 +132,7 @@ def dev_up(
         bool,
         typer.Option("--pip-from-host", help="Forward the host's pip settings if the image must be built."),
     ] = False,
+    inputs: InputsOpt = "auto",
     progress: ProgressOpt = "auto",
 ) -> None:
     """Start (or reuse) a dev container; prints its name on stdout."""
@@ -121,6 +142,7 @@ def dev_up(
     from builder.resources import Resources
 
     show = Progress(progress)
+    check_inputs(inputs)
     prof, path = load(profile)
     folder = devenv.ensure_workspace(workspace)
     dev_uid, dev_gid = devenv.dev_ids(prof, uid, gid)
@@ -134,20 +156,30 @@ def dev_up(
     if existing is not None and recreate:
         engine.stop_and_remove(existing)
         existing = None
+    image = names.dev_image(spec.profile, spec.digest)
     if existing is not None:
+        # The image with JupyterLab serves a reattach without --jupyter too.
+        with_jupyter = resolve(devenv.dev_profile(prof, dev_uid, dev_gid, True))
+        images = {image, names.dev_image(with_jupyter.profile, with_jupyter.digest)}
+        conflicts = _reuse_conflicts(existing, folder, images, jupyter)
+        if conflicts:
+            raise UsageError(
+                f"a dev container {name} already exists, but " + "; ".join(conflicts) + ".",
+                hint=f"Replace it: dlenv dev up {profile} --recreate (the workspace is untouched), "
+                f"or stop it: dlenv dev down {profile}",
+            )
         _reuse(existing)
         out.print(name)
         return
     for mapping in mappings:
         devenv.ensure_port_free(mapping)
-    image = names.dev_image(spec.profile, spec.digest)
     with Resources().cleaned_up() as resources:
         if not engine.image_exists(client, image):
             with show.live():
                 pipeline.build_image(
                     client,
                     spec,
-                    BuildOptions(pip_from_host=pip_from_host),
+                    BuildOptions(pip_from_host=pip_from_host, inputs=inputs),
                     profile_dir=path.parent,
                     tags=[image],
                     resources=resources,

@@ -63,6 +63,44 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
+def layer_paths(client: Any, image: str) -> set[str]:
+    """Every path in every layer of an image (from `docker save`): what the image really holds."""
+    import tarfile
+    import tempfile
+
+    paths: set[str] = set()
+    with tempfile.TemporaryFile() as archive:
+        for chunk in client.images.get(image).save(named=False):
+            archive.write(chunk)
+        archive.seek(0)
+        with tarfile.open(fileobj=archive) as outer:
+            for member in outer.getmembers():
+                layer_file = outer.extractfile(member) if member.name.endswith("layer.tar") else None
+                if layer_file is not None:
+                    with tarfile.open(fileobj=layer_file) as layer:
+                        paths.update(layer.getnames())
+    return paths
+
+
+def build_steps(stderr: str) -> list[tuple[str, str]]:
+    """The steps of a `--progress json` build log: (the step's full text, its output)."""
+    steps: list[tuple[str, str]] = []
+    for line in stderr.splitlines():
+        if not line.startswith("{"):
+            continue
+        event = json.loads(line)
+        if event["event"] == "BuildStep":
+            steps.append((event["text"], ""))
+        elif event["event"] == "BuildOutput" and steps:
+            steps[-1] = (steps[-1][0], steps[-1][1] + event["text"] + "\n")
+    return steps
+
+
+def step_output(stderr: str, text: str) -> str:
+    """The output of the (first) step whose Dockerfile text contains `text`."""
+    return next(output for step, output in build_steps(stderr) if text in step)
+
+
 def free_port() -> int:
     import socket
 

@@ -47,6 +47,7 @@ def _host_ip() -> str:
 def dev_container(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Iterator[dict[str, Any]]:
     workspace = tmp_path_factory.mktemp("workspace")
     workspace.chmod(0o777)
+    dlenv("dev", "down", "pytorch-cpu")  # a leftover of an interrupted earlier run
     port = _free_port()
     run = dlenv(
         "dev",
@@ -99,11 +100,22 @@ def test_jupyter_needs_the_token_and_listens_on_loopback_only(dev_container: dic
 
 
 def test_second_up_reuses_the_container(dev_container: dict[str, Any]) -> None:
-    run = dlenv("dev", "up", "pytorch-cpu", "--workspace", str(dev_container["workspace"]), "--detach")
-    assert run.code == 0 and run.stdout.strip() == NAME
+    same = ["--workspace", str(dev_container["workspace"]), "--uid", str(UID), "--gid", str(GID)]
+    run = dlenv("dev", "up", "pytorch-cpu", *same, "--detach")
+    assert run.code == 0 and run.stdout.strip() == NAME, run.stderr
     assert "reusing" in run.stderr
     dev_container["container"].reload()
     assert dev_container["container"].status == "running"
+
+
+def test_up_with_another_workspace_refuses_to_reuse(dev_container: dict[str, Any], tmp_path: Path) -> None:
+    """Reusing would silently mount the old folder: say so and how to replace it instead."""
+    run = dlenv(
+        "dev", "up", "pytorch-cpu", "--workspace", str(tmp_path), "--uid", str(UID), "--gid", str(GID)
+    )
+    assert run.code == 2, run.stderr
+    assert "already exists" in run.stderr and str(dev_container["workspace"]) in run.stderr
+    assert "--recreate" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_ls_lists_it(dev_container: dict[str, Any]) -> None:

@@ -140,6 +140,10 @@ def test_locked_builds_install_the_lock_and_give_one_content_digest(
     digests = {line.split()[0] for line in verify.stdout.splitlines()}
     assert len(digests) == 1, verify.stdout  # same content, though the image IDs differ
     assert docker_client.images.get(tags[0]).id != docker_client.images.get(tags[1]).id
+    # Beyond the content: the framework layer itself is bit-identical (file times, .pyc and the
+    # directories the install touched all pinned), so the two images share it with the base.
+    layers = [set(docker_client.images.get(tag).attrs["RootFS"]["Layers"]) for tag in tags]
+    assert len(layers[0] & layers[1]) >= 2, "only the base layer is shared"
     for tag in tags:
         docker_client.images.remove(tag, force=True)
 

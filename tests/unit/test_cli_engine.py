@@ -139,7 +139,10 @@ def test_json_progress_is_one_object_per_event(runner: CliRunner, fake: FakeClie
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "BuildStarted" and kinds[-1] == "BuildFinished"
+    assert kinds[-1] == "BuildFinished"
+    # Notes (how the inputs reach the build) come first, then the build itself.
+    started = kinds.index("BuildStarted")
+    assert set(kinds[:started]) == {"Note"} and "staged" in events[0]["text"]
     assert {"step": 1, "total": 2, "text": "FROM debian"}.items() <= next(
         e for e in events if e["event"] == "BuildStep"
     ).items()

@@ -80,7 +80,7 @@ def test_an_accepted_package_reaches_pip_as_exactly_one_argument(package: str) -
     except ProfileError:
         return
     lines = render_dockerfile(resolve(profile)).splitlines()
-    start = next(i for i, line in enumerate(lines) if "-c /opt/dlenv-build/constraints.txt" in line)
+    start = next(i for i, line in enumerate(lines) if "-c /opt/dlenv-build/constraints.txt \\" in line)
     end = next(i for i, line in enumerate(lines) if "mkdir -p /opt/dlenv-extras" in line)
     words = shlex.split(" ".join(line.strip().rstrip("\\") for line in lines[start + 1 : end]))
     assert words == [package.strip()]

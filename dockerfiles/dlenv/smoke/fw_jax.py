@@ -126,3 +126,41 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         "samples": steps * tasks.BATCH,
         "seconds": seconds,
     }
+
+
+def perf(device: str, allow_cpu: bool) -> dict[str, object]:
+    """Matrix product and device copy throughput, jitted (see perfstep.py)."""
+    import perfstep
+
+    kind, name = jax_device()
+    on_gpu = kind != "cpu"
+    n, mib = perfstep.sizes(on_gpu)
+    dtype = jnp.bfloat16 if on_gpu else jnp.float32
+    start = time.perf_counter()
+    ka, kb = jax.random.split(jax.random.PRNGKey(0))
+    a = jax.random.normal(ka, (n, n), dtype=dtype)
+    b = jax.random.normal(kb, (n, n), dtype=dtype)
+    last: list[jax.Array] = []
+    matmul = jax.jit(jnp.matmul)
+    copy = jax.jit(lambda x: jnp.copy(x))  # a new buffer: the input is not donated
+
+    def sync() -> None:
+        last[-1].block_until_ready()
+
+    def keep(array: jax.Array) -> None:
+        last[:] = [array]
+
+    matmul_s = perfstep.seconds_per_call(lambda: keep(matmul(a, b)), sync)
+    src = jnp.ones((mib * 2**20 // 4,), jnp.float32)
+    copy_s = perfstep.seconds_per_call(lambda: keep(copy(src)), sync)
+    return perfstep.report(
+        version=jax.__version__,
+        device=kind,
+        device_name=name,
+        dtype=jnp.dtype(dtype).name,
+        n=n,
+        matmul_s=matmul_s,
+        copy_mib=mib,
+        copy_s=copy_s,
+        seconds=time.perf_counter() - start,
+    )

@@ -80,3 +80,40 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         "samples": steps * tasks.BATCH,
         "seconds": seconds,
     }
+
+
+def perf(device: str, allow_cpu: bool) -> dict[str, object]:
+    """Matrix product and device copy throughput through keras.ops (see perfstep.py)."""
+    import keras
+    import perfstep
+
+    kind, name = backend_device(device)
+    on_gpu = kind != "cpu"
+    n, mib = perfstep.sizes(on_gpu)
+    dtype = "bfloat16" if on_gpu else "float32"
+    start = time.perf_counter()
+    last: list[object] = []
+
+    def sync() -> None:  # converting one element waits for the op that produced it
+        tensor = last[-1]
+        keras.ops.convert_to_numpy(tensor[0, 0] if len(tensor.shape) == 2 else tensor[0])  # type: ignore[attr-defined,index]
+
+    def keep(tensor: object) -> None:
+        last[:] = [tensor]
+
+    a = keras.random.normal((n, n), dtype=dtype, seed=1)
+    b = keras.random.normal((n, n), dtype=dtype, seed=2)
+    matmul_s = perfstep.seconds_per_call(lambda: keep(keras.ops.matmul(a, b)), sync)
+    src = keras.ops.ones((mib * 2**20 // 4,), dtype="float32")
+    copy_s = perfstep.seconds_per_call(lambda: keep(keras.ops.copy(src)), sync)
+    return perfstep.report(
+        version=f"{keras.__version__} ({os.environ.get('KERAS_BACKEND', 'tensorflow')})",
+        device=kind,
+        device_name=name,
+        dtype=dtype,
+        n=n,
+        matmul_s=matmul_s,
+        copy_mib=mib,
+        copy_s=copy_s,
+        seconds=time.perf_counter() - start,
+    )

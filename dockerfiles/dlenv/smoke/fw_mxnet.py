@@ -83,3 +83,31 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         "samples": steps * tasks.BATCH,
         "seconds": seconds,
     }
+
+
+def perf(device: str, allow_cpu: bool) -> dict[str, object]:
+    """Matrix product and device copy throughput (see perfstep.py). MXNet 1.9 has no bf16 on
+    GPUs: fp16 stands in there."""
+    import perfstep
+
+    ctx, kind, name = pick_context(device)
+    on_gpu = kind != "cpu"
+    n, mib = perfstep.sizes(on_gpu)
+    dtype = "float16" if on_gpu else "float32"
+    start = time.perf_counter()
+    a = mx.nd.random.normal(shape=(n, n), ctx=ctx).astype(dtype)
+    b = mx.nd.random.normal(shape=(n, n), ctx=ctx).astype(dtype)
+    matmul_s = perfstep.seconds_per_call(lambda: mx.nd.dot(a, b), mx.nd.waitall)
+    src = mx.nd.ones((mib * 2**20 // 4,), ctx=ctx, dtype="float32")
+    copy_s = perfstep.seconds_per_call(lambda: src.copy(), mx.nd.waitall)
+    return perfstep.report(
+        version=mx.__version__,
+        device=kind,
+        device_name=name,
+        dtype=dtype,
+        n=n,
+        matmul_s=matmul_s,
+        copy_mib=mib,
+        copy_s=copy_s,
+        seconds=time.perf_counter() - start,
+    )

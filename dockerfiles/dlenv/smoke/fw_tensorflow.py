@@ -77,3 +77,39 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         "samples": steps * tasks.BATCH,
         "seconds": seconds,
     }
+
+
+def perf(device: str, allow_cpu: bool) -> dict[str, object]:
+    """Matrix product and device copy throughput (see perfstep.py)."""
+    import perfstep
+
+    kind, name = gpu_device(device)
+    on_gpu = kind != "cpu"
+    n, mib = perfstep.sizes(on_gpu)
+    dtype = tf.bfloat16 if on_gpu else tf.float32
+    start = time.perf_counter()
+    last: list[tf.Tensor] = []
+
+    def sync() -> None:  # reading one element waits for the op that produced it
+        float(last[-1][0, 0] if len(last[-1].shape) == 2 else last[-1][0])
+
+    def keep(tensor: tf.Tensor) -> None:
+        last[:] = [tensor]
+
+    with tf.device("/GPU:0" if on_gpu else "/CPU:0"):
+        a = tf.cast(tf.random.normal((n, n)), dtype)
+        b = tf.cast(tf.random.normal((n, n)), dtype)
+        matmul_s = perfstep.seconds_per_call(lambda: keep(tf.linalg.matmul(a, b)), sync)
+        src = tf.ones((mib * 2**20 // 4,), tf.float32)
+        copy_s = perfstep.seconds_per_call(lambda: keep(tf.raw_ops.DeepCopy(x=src)), sync)
+    return perfstep.report(
+        version=tf.__version__,
+        device=kind,
+        device_name=name,
+        dtype=dtype.name,
+        n=n,
+        matmul_s=matmul_s,
+        copy_mib=mib,
+        copy_s=copy_s,
+        seconds=time.perf_counter() - start,
+    )

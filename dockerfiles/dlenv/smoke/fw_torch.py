@@ -98,3 +98,38 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         "samples": steps * tasks.BATCH,
         "seconds": seconds,
     }
+
+
+def perf(device: str, allow_cpu: bool) -> dict[str, object]:
+    """Matrix product and device copy throughput (see perfstep.py)."""
+    import perfstep
+
+    dev, kind, name = pick_device(device, allow_cpu)
+    on_gpu = dev.type == "cuda"
+    n, mib = perfstep.sizes(on_gpu)
+    dtype = torch.bfloat16 if on_gpu else torch.float32
+    start = time.perf_counter()
+    with torch.no_grad():
+        a = torch.randn(n, n, device=dev, dtype=dtype)
+        b = torch.randn(n, n, device=dev, dtype=dtype)
+        c = torch.empty(n, n, device=dev, dtype=dtype)
+
+        def sync() -> None:
+            if on_gpu:
+                torch.cuda.synchronize()
+
+        matmul_s = perfstep.seconds_per_call(lambda: torch.matmul(a, b, out=c), sync)
+        src = torch.ones(mib * 2**20 // 4, device=dev, dtype=torch.float32)
+        dst = torch.empty_like(src)
+        copy_s = perfstep.seconds_per_call(lambda: dst.copy_(src), sync)
+    return perfstep.report(
+        version=torch.__version__,
+        device=kind,
+        device_name=name,
+        dtype=str(dtype).removeprefix("torch."),
+        n=n,
+        matmul_s=matmul_s,
+        copy_mib=mib,
+        copy_s=copy_s,
+        seconds=time.perf_counter() - start,
+    )

@@ -1,9 +1,11 @@
-"""dlenv smoke test: prove an image trains on its accelerator.
+"""dlenv smoke test: prove an image trains on its accelerator, at speed.
 
 For each framework and model, train on a learnable synthetic task and print one JSON line:
 ok, framework, framework_version, device, device_name, model, steps, loss_first, loss_last,
 samples_per_s, seconds. Passes only if the loss fell clearly on the requested device; it never
 falls back to the CPU silently (--allow-cpu accepts a CPU run and says so).
+The "perf" check times a dense matrix product and a device memory copy (perfstep.py) and
+prints matmul_tflops and copy_gbps; with a floor (--min-tflops, --min-copy-gbps) it fails below.
 Standard library only, so it runs in any dlenv image: `docker run IMAGE dlenv-smoke`.
 """
 
@@ -27,7 +29,7 @@ RUNNERS = {
     "jax": "fw_jax",
     "mxnet": "fw_mxnet",
 }
-MODELS = ("lstm", "lenet")
+MODELS = ("lstm", "lenet", "perf")
 # The loss must fall to this fraction of its starting value: "clearly", not by noise.
 REQUIRED_DROP = 0.5
 WINDOW = 5
@@ -43,16 +45,72 @@ def verdict(requested: str, used: str, losses: list[float], allow_cpu: bool) -> 
     first, last = summarise_losses(losses)
     if not all(math.isfinite(v) for v in losses):
         return False, "loss is not finite (NaN or inf)"
-    if requested != "cpu" and used == "cpu" and not allow_cpu:
-        return False, f"no {requested.upper()} GPU visible: the framework ran on the CPU"
-    if requested != "cpu" and used not in (requested, "cpu"):
-        return False, f"ran on {used}, but {requested} was requested"
+    wrong_device = device_verdict(requested, used, allow_cpu)
+    if wrong_device:
+        return False, wrong_device
     if not last < REQUIRED_DROP * first:
         return False, f"loss did not fall clearly: {first:.4f} -> {last:.4f} (needs < {REQUIRED_DROP:.0%})"
     return True, None
 
 
-def run_one(framework: str, model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, object]:
+def device_verdict(requested: str, used: str, allow_cpu: bool) -> str | None:
+    """Why the device used is not acceptable for the one requested (None: it is)."""
+    if requested != "cpu" and used == "cpu" and not allow_cpu:
+        return f"no {requested.upper()} GPU visible: the framework ran on the CPU"
+    if requested != "cpu" and used not in (requested, "cpu"):
+        return f"ran on {used}, but {requested} was requested"
+    return None
+
+
+def perf_verdict(
+    requested: str, result: dict[str, object], floors: dict[str, float | None], allow_cpu: bool
+) -> tuple[bool, str | None]:
+    used = str(result["device"])
+    wrong_device = device_verdict(requested, used, allow_cpu)
+    if wrong_device:
+        return False, wrong_device
+    if requested != used:  # --allow-cpu on a runner without the GPU: floors are for the GPU
+        return True, None
+    below = []
+    tflops, gbps = float(result["matmul_tflops"]), float(result["copy_gbps"])  # type: ignore[arg-type]
+    if floors.get("min_tflops") and tflops < float(floors["min_tflops"] or 0):
+        below.append(f"matrix product {tflops:.4g} TFLOP/s < {floors['min_tflops']:g}")
+    if floors.get("min_copy_gbps") and gbps < float(floors["min_copy_gbps"] or 0):
+        below.append(f"device copy {gbps:.4g} GB/s < {floors['min_copy_gbps']:g}")
+    if below:
+        return False, f"below the performance floor on {result['device_name']}: " + "; ".join(below)
+    return True, None
+
+
+def run_perf(
+    runner: object, framework: str, device: str, floors: dict[str, float | None], allow_cpu: bool
+) -> dict[str, object]:
+    report: dict[str, object] = {"ok": False, "framework": framework, "requested_device": device}
+    report["model"] = "perf"
+    report.update({k: v for k, v in floors.items() if v})
+    try:
+        result = runner.perf(device=device, allow_cpu=allow_cpu)  # type: ignore[attr-defined]
+    except Exception as exc:
+        report["error"] = f"{type(exc).__name__}: {exc}"
+        report["traceback"] = traceback.format_exc(limit=3)[-2000:]
+        return report
+    ok, error = perf_verdict(device, result, floors, allow_cpu)
+    report.update(result, ok=ok, seconds=round(float(result["seconds"]), 3))
+    if result["device"] == "cpu" and device != "cpu" and ok:
+        report["note"] = "--allow-cpu: the GPU path was NOT tested; performance floors not applied"
+    if error:
+        report["error"] = error
+    return report
+
+
+def run_one(
+    framework: str,
+    model: str,
+    device: str,
+    steps: int,
+    allow_cpu: bool,
+    floors: dict[str, float | None] | None = None,
+) -> dict[str, object]:
     report: dict[str, object] = {
         "ok": False,
         "framework": framework,
@@ -61,17 +119,15 @@ def run_one(framework: str, model: str, device: str, steps: int, allow_cpu: bool
         "device": None,
         "device_name": None,
         "model": model,
-        "steps": steps,
-        "loss_first": None,
-        "loss_last": None,
-        "samples_per_s": None,
-        "seconds": None,
     }
     try:
         runner = importlib.import_module(RUNNERS[framework])
     except Exception as exc:  # an import error is exactly what a smoke test must report
         report["error"] = f"import failed: {type(exc).__name__}: {exc}"
         return report
+    if model == "perf":
+        return run_perf(runner, framework, device, floors or {}, allow_cpu)
+    report.update(steps=steps, loss_first=None, loss_last=None, samples_per_s=None, seconds=None)
     try:
         result = runner.train(model=model, device=device, steps=steps, allow_cpu=allow_cpu)
     except Exception as exc:
@@ -107,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default=env("DLENV_SMOKE_DEVICE", "cpu"), choices=("cpu", "cuda", "rocm"))
     parser.add_argument(
-        "--model", default=env("DLENV_SMOKE_MODELS", ",".join(MODELS)), help="comma-separated: lstm,lenet"
+        "--model",
+        default=env("DLENV_SMOKE_MODELS", ",".join(MODELS)),
+        help="comma-separated: " + ",".join(MODELS),
     )
     parser.add_argument("--steps", type=int, default=int(env("DLENV_SMOKE_STEPS", "200")))
     parser.add_argument(
@@ -116,7 +174,20 @@ def main(argv: list[str] | None = None) -> int:
         default=env("DLENV_SMOKE_ALLOW_CPU", "") == "1",
         help="accept a CPU run when a GPU was requested (says so in the JSON)",
     )
+    parser.add_argument(
+        "--min-tflops",
+        type=float,
+        default=float(env("DLENV_SMOKE_MIN_TFLOPS") or 0) or None,
+        help="perf: fail when the matrix product runs below this many TFLOP/s",
+    )
+    parser.add_argument(
+        "--min-copy-gbps",
+        type=float,
+        default=float(env("DLENV_SMOKE_MIN_COPY_GBPS") or 0) or None,
+        help="perf: fail when the device copy moves fewer GB/s",
+    )
     args = parser.parse_args(argv)
+    floors = {"min_tflops": args.min_tflops, "min_copy_gbps": args.min_copy_gbps}
     frameworks = [f for f in args.framework.split(",") if f]
     models = [m for m in args.model.split(",") if m]
     unknown = [f for f in frameworks if f not in RUNNERS] + [m for m in models if m not in MODELS]
@@ -125,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     all_ok = True
     for framework in frameworks:
         for model in models:
-            report = run_one(framework, model, args.device, args.steps, args.allow_cpu)
+            report = run_one(framework, model, args.device, args.steps, args.allow_cpu, floors)
             all_ok = all_ok and bool(report["ok"])
             print(json.dumps(report, sort_keys=False), flush=True)
     return 0 if all_ok else 1
