@@ -2,7 +2,7 @@
 
 Side by side in one run, same base image, same wheels, same extras, same smoke scripts:
 
-* cold build (no layer cache),
+* cold build (each side from its own fresh copy of the base image: nothing cached),
 * warm rebuild after the extras change (one package added),
 * the image for another UID (what a dev container for a colleague costs),
 * image size, and the peak disk the engine used during each cold build.
@@ -21,20 +21,23 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import io
 import json
 import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import docker
 import yaml
 
-from builder import engine, pipeline
+from builder import engine, events, pipeline
 from builder.context import make_context
 from builder.prepare import BuildOptions
 from builder.profile import load_profile, parse_profile
@@ -73,15 +76,28 @@ def wheel_page(directory: Path | None, address: str) -> Iterator[str | None]:
     if directory is None:
         yield None
         return
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer((address, 0), handler)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+            pass
+
+    server = http.server.ThreadingHTTPServer((address, 0), functools.partial(Quiet, directory=str(directory)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://{address}:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def bridge_gateway(client: docker.DockerClient) -> str:
+    """The host's address on the engine's default bridge (what RUN steps can reach)."""
+    import ipaddress
+
+    config = client.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    if config.get("Gateway"):
+        return str(config["Gateway"])
+    return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))  # the engine's default
 
 
 class DiskPeak:
@@ -114,17 +130,30 @@ def timed(action: Callable[[], object]) -> float:
 class Bench:
     def __init__(self, client: docker.DockerClient, profile: str, links: str | None, work: Path) -> None:
         self.client, self.links, self.work = client, links, work
-        self.base = load_profile(profile)[0].model_dump(mode="json", exclude_none=True)
+        self.verbose = False
+        self.profile = load_profile(profile)[0].model_dump(mode="json", exclude_none=True)
         self.tags: list[str] = []
+        # Each side starts from its own copy of the base image (same content, a label apart),
+        # so each cold build is really cold and neither side's layers can serve the other.
+        self.bases = {side: self.fresh_base(side) for side in ("dlenv", "baseline")}
 
-    def spec(self, packages: list[str], uid: int) -> BuildSpec:
-        data = {**self.base, "packages": packages, "user": {"name": "app", "uid": uid, "gid": uid}}
+    def fresh_base(self, side: str) -> str:
+        base = resolve(parse_profile(yaml.safe_dump(self.profile))).base_image
+        tag = f"bench/base-{side}:{uuid.uuid4().hex[:12]}"
+        dockerfile = f"FROM {base}\nLABEL io.dlenv.bench-nonce={uuid.uuid4().hex}\n".encode()
+        self.client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True)
+        self.tags.append(tag)
+        return tag
+
+    def spec(self, side: str, packages: list[str], uid: int) -> BuildSpec:
+        user = {"name": "app", "uid": uid, "gid": uid}
+        data = {**self.profile, "packages": packages, "user": user, "base_image": self.bases[side]}
         if self.links:
             data["pip"] = {"find_links": [self.links], "vendor_indexes": False}
         return resolve(parse_profile(yaml.safe_dump(data)))
 
-    def dlenv(self, packages: list[str], uid: int, tag: str, no_cache: bool = False) -> float:
-        spec = self.spec(packages, uid)
+    def dlenv(self, packages: list[str], uid: int, tag: str) -> float:
+        spec = self.spec("dlenv", packages, uid)
         options = BuildOptions(ca_bundle=HOST_CA if HOST_CA.is_file() else None)
         self.tags.append(tag)
         with Resources().cleaned_up() as resources:
@@ -136,19 +165,30 @@ class Bench:
                     profile_dir=self.work,
                     tags=[tag],
                     resources=resources,
-                    no_cache=no_cache,
+                    emit=self.show,
                 )
             )
 
-    def baseline(self, packages: list[str], uid: int, tag: str, no_cache: bool = False) -> float:
-        spec = self.spec(packages, uid)
+    def show(self, event: events.Event) -> None:
+        """--verbose: each step and whether the cache served it, as the build goes."""
+        if self.verbose and isinstance(event, events.BuildStep):
+            print(f"  [{event.step}/{event.total}] {event.text[:90]}", flush=True)
+        elif self.verbose and isinstance(event, events.BuildOutput) and "Using cache" in event.text:
+            print("      (cached)", flush=True)
+
+    def baseline(self, packages: list[str], uid: int, tag: str) -> float:
+        spec = self.spec("baseline", packages, uid)
         reqs = [*spec.framework_requirements(), *spec.packages]
         vendor = [f"--extra-index-url {u}" for u in spec.vendor_indexes()]
         dockerfile = BASELINE.format(
             base=spec.base_image,
             apt=" ".join([*spec.system_apt, *spec.apt]),
             uid=uid,
-            links=" ".join([f"--find-links {self.links}"] if self.links else vendor),
+            links=" ".join(
+                [f"--find-links {self.links} --trusted-host {urlsplit(self.links).hostname}"]
+                if self.links
+                else vendor
+            ),
             reqs=" ".join(f"'{r}'" for r in reqs),
         )
         files = {"Dockerfile": dockerfile.encode(), "ca.pem": HOST_CA.read_bytes(), **smoke_files()}
@@ -157,9 +197,11 @@ class Bench:
 
         def build() -> None:
             image = ""
-            for event in engine.build(self.client, context, no_cache=no_cache):
+            for event in engine.build(self.client, context):
                 if isinstance(event, engine.BuiltImage):
                     image = event.image_id
+                elif isinstance(event, events.BuildStep | events.BuildOutput):
+                    self.show(event)
             engine.tag(self.client, image, tag)
 
         return timed(build)
@@ -168,8 +210,26 @@ class Bench:
         return engine.image_size(self.client, tag)
 
     def cleanup(self) -> None:
+        """Remove the bench's tags and every image built on its private bases (its build cache)."""
+        bases = {self.client.images.get(tag).id for tag in self.bases.values()}
+        parents = {i.id: i.attrs.get("Parent", "") for i in self.client.images.list(all=True)}
+
+        def depth(image: str) -> int:  # generations below a bench base; 0 = not the bench's
+            for generation in range(1, 200):
+                image = parents.get(image, "")
+                if not image:
+                    return 0
+                if image in bases:
+                    return generation
+            return 0
+
         for tag in self.tags:
             engine.remove_image(self.client, tag)
+        for image in sorted(parents, key=depth, reverse=True):
+            if depth(image):
+                engine.remove_image(self.client, image)
+        for base in bases:
+            engine.remove_image(self.client, base)
 
 
 def main() -> None:
@@ -178,20 +238,22 @@ def main() -> None:
     )
     parser.add_argument("--profile", default="pytorch-cpu")
     parser.add_argument("--wheelhouse", default="/opt/wheels", help="'none' to use the vendor indexes")
+    parser.add_argument("--verbose", action="store_true", help="show each build step")
     args = parser.parse_args()
     client = engine.connect(timeout=3600)
     root = str(client.info()["DockerRootDir"])
-    gateway = client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    gateway = bridge_gateway(client)
     wheels = None if args.wheelhouse == "none" else Path(args.wheelhouse)
     one, two = ["six"], ["six", "idna"]
     r: dict[str, Any] = {"profile": args.profile, "engine": engine.engine_address()}
     with tempfile.TemporaryDirectory() as tmp, wheel_page(wheels, gateway) as links:
         bench = Bench(client, args.profile, links, Path(tmp))
+        bench.verbose = args.verbose
         try:
             with DiskPeak(root) as ours_disk:
-                ours_cold = bench.dlenv(one, 1000, "bench/dlenv:cold", no_cache=True)
+                ours_cold = bench.dlenv(one, 1000, "bench/dlenv:cold")
             with DiskPeak(root) as base_disk:
-                base_cold = bench.baseline(one, 1000, "bench/baseline:cold", no_cache=True)
+                base_cold = bench.baseline(one, 1000, "bench/baseline:cold")
             r["cold_s"] = {"dlenv": ours_cold, "baseline": base_cold}
             r["peak_disk_bytes"] = {"dlenv": ours_disk.peak, "baseline": base_disk.peak}
             r["warm_extras_s"] = {
@@ -207,7 +269,7 @@ def main() -> None:
                 "baseline": bench.size("bench/baseline:cold"),
             }
             with Resources().cleaned_up() as resources:
-                spec = bench.spec(one, 1000)
+                spec = bench.spec("dlenv", one, 1000)
                 start = time.perf_counter()
                 report = pipeline.smoke(
                     pipeline.smoke_target_for("bench/dlenv:cold", spec), resources=resources

@@ -70,8 +70,16 @@ def choose_installer(facts: EngineFacts) -> tuple[Installer, Path | None]:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
+    _body = True
+
+    def do_HEAD(self) -> None:  # noqa: N802 - uv asks before it downloads a wheel
+        self._answer(body=False)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._answer(body=True)
+
+    def _answer(self, *, body: bool) -> None:
+        self._body = body
         path = self.path.lstrip("/")
         if path == "wheels/":  # a find-links page, as pip and uv read them
             links = "".join(f'<a href="{name}">{name}</a><br>\n' for name in sorted(self.server.wheels))
@@ -88,7 +96,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self._body:
+            self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
         """Silent: the build's own output says what each step did."""

@@ -10,6 +10,7 @@ import configparser
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import tomli_w
 
@@ -140,6 +141,8 @@ def build_inputs(
     links = ([wheelhouse_url or f"{INPUTS_DIR}/wheels"] if local_dirs else []) + remote_links
     if links:
         lines.append("find-links = " + " ".join(links))
+    if wheelhouse_url and local_dirs:  # pip ignores plain-HTTP find-links hosts it is not told to trust
+        lines.append(f"trusted-host = {urlsplit(wheelhouse_url).hostname}")
     if ca_bundle is not None:
         try:
             inputs.files["dlenv/build/ca.pem"] = ca_bundle.read_bytes()

@@ -44,9 +44,37 @@ def test_staged_inputs_build_a_working_image(tmp_path: Path, docker_client: Any)
         docker_client.images.remove(image, force=True)
 
 
+def _probe_wheel(folder: Path) -> None:
+    """A one-module wheel that exists nowhere but in this wheelhouse."""
+    import base64
+    import hashlib
+    import zipfile
+
+    files = {
+        "dlenv_probe.py": b"ANSWER = 42\n",
+        "dlenv_probe-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: dlenv-probe\nVersion: 1.0\n",
+        "dlenv_probe-1.0.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = "".join(
+        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}\n"
+        for name, data in files.items()
+    )
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "dlenv_probe-1.0-py3-none-any.whl", "w") as wheel:
+        for name, data in files.items():
+            wheel.writestr(name, data)
+        wheel.writestr("dlenv_probe-1.0.dist-info/RECORD", record + "dlenv_probe-1.0.dist-info/RECORD,,\n")
+
+
 def test_served_inputs_with_extras_leave_no_trace(tmp_path: Path, docker_client: Any) -> None:
+    """Extras from a wheelhouse (served as a find-links page) and from PyPI; no input in a layer."""
+    _probe_wheel(tmp_path / "wheels")
     profile = tmp_path / "served-probe.yaml"
-    profile.write_text(PROFILE.format(name="served-probe") + "packages: [six]\n")
+    profile.write_text(
+        PROFILE.format(name="served-probe") + "packages: [six, dlenv-probe]\npip: {find_links: [./wheels]}\n"
+    )
     run = dlenv("build", str(profile), "--pip-from-host", "--progress", "json")
     assert run.code == 0, run.stderr[-3000:]
     assert "build inputs served" in run.stderr
@@ -54,6 +82,8 @@ def test_served_inputs_with_extras_leave_no_trace(tmp_path: Path, docker_client:
     try:
         out = docker_client.containers.run(image, ["bash", "-c", USER_CHECK], remove=True).decode()
         assert out.split() == ["in-group", "uninstalled", "imports"], out
+        probe = ["python", "-c", "import dlenv_probe; print(dlenv_probe.ANSWER)"]
+        assert docker_client.containers.run(image, probe, remove=True).strip() == b"42"
         assert_no_build_inputs(layer_paths(docker_client, image))
         # The environment is written once: one layer holds it, no COPY of it.
         history = [str(h.get("CreatedBy", "")) for h in docker_client.api.history(image)]

@@ -300,3 +300,6 @@ def test_input_server_serves_the_wheelhouse_as_a_find_links_page() -> None:
             assert '<a href="demo-1.0-py3-none-any.whl">' in response.read().decode()
         with urllib.request.urlopen(base + "demo-1.0-py3-none-any.whl", timeout=5) as response:  # noqa: S310
             assert response.read() == b"wheel"
+        head = urllib.request.Request(base + "demo-1.0-py3-none-any.whl", method="HEAD")  # uv asks first
+        with urllib.request.urlopen(head, timeout=5) as response:  # noqa: S310
+            assert response.headers["Content-Length"] == "5" and response.read() == b""
