@@ -1,74 +1,79 @@
-"""Start-up benchmark: `dlenv --help`, one `render`, `render --all`, against bare Python.
+"""Start-up benchmark: how long users wait for the commands that should answer at once.
 
-Side by side in one run, median of N runs each; writes bench/results/cli.json.
-    .venv/bin/python bench/bench_cli.py [--runs N]
+Side by side in one run, interleaved (one of each per round), median of N rounds:
+bare Python, `dlenv --help`, `profiles`, `validate`, `render pytorch-cuda` from the render memo
+and without it (DLENV_NO_CACHE=1), `render --all --check`, and hpccm rendering a comparable
+recipe (bench/hpccm_recipe.py). hpccm comes from PyPI into bench/.hpccm-venv on first use.
+Writes bench/results/cli.json.
+
+    .venv/bin/python bench/bench_cli.py [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import venv
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+HPCCM_VENV = REPO / "bench" / ".hpccm-venv"
 
 
-def timed(cmd: list[str], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def hpccm() -> list[str]:
+    """The hpccm command, installed into a venv of its own the first time."""
+    exe = HPCCM_VENV / "bin" / "hpccm"
+    if not exe.exists():
+        venv.create(HPCCM_VENV, with_pip=True)
+        subprocess.run([str(HPCCM_VENV / "bin" / "pip"), "install", "-q", "hpccm"], check=True)
+    return [str(exe), "--recipe", str(REPO / "bench" / "hpccm_recipe.py"), "--format", "docker"]
+
+
+def run_once(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
     py = sys.executable
-    with tempfile.TemporaryDirectory() as tmp:
-        cases = {
-            "python -c pass (baseline)": [py, "-c", "pass"],
-            "dlenv --help": [py, "-m", "builder", "--help"],
-            "dlenv render pytorch-cuda": [py, "-m", "builder", "render", "pytorch-cuda"],
-            "dlenv render --all": [py, "-m", "builder", "render", "--all", "--root", tmp],
-            "dlenv render --all --check": [py, "-m", "builder", "render", "--all", "--check"],
+    dlenv = [py, "-m", "builder"]
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "DLENV_CACHE_DIR": cache}
+        no_cache = {**env, "DLENV_NO_CACHE": "1"}
+        subprocess.run([*dlenv, "render", "pytorch-cuda"], env=env, check=True, capture_output=True)  # fill
+        cases: dict[str, tuple[list[str], dict[str, str]]] = {
+            "python -c pass (baseline)": ([py, "-c", "pass"], env),
+            "dlenv --help": ([*dlenv, "--help"], env),
+            "dlenv profiles": ([*dlenv, "profiles"], env),
+            "dlenv validate pytorch-cuda": ([*dlenv, "validate", "pytorch-cuda"], env),
+            "dlenv render pytorch-cuda": ([*dlenv, "render", "pytorch-cuda"], env),
+            "hpccm comparable recipe": (hpccm(), env),
+            "dlenv render, memo off": ([*dlenv, "render", "pytorch-cuda"], no_cache),
+            "dlenv render --all --check": ([*dlenv, "render", "--all", "--check"], env),
         }
-        results = {name: timed(cmd, args.runs) for name, cmd in cases.items()}
-    imports = (
-        subprocess.run(
-            [
-                py,
-                "-c",
-                "import sys; from builder.cli import app; sys.argv=['dlenv','render','pytorch-cpu'];\n"
-                "try: app()\nexcept SystemExit: pass\n"
-                "heavy = {'docker', 'testcontainers', 'requests'}\n"
-                "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))",
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    base = results["python -c pass (baseline)"]
-    print(f"{'command':32} {'median s':>9} {'x python':>9}")
-    for name, seconds in results.items():
-        print(f"{name:32} {seconds:9.3f} {seconds / base:9.1f}")
-    print(f"heavy modules imported by render: {imports}")
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(args.rounds):
+            for name, (cmd, case_env) in cases.items():
+                samples[name].append(run_once(cmd, case_env))
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    hpccm_s = medians["hpccm comparable recipe"]
+    print(f"{'command':30} {'median s':>9} {'x hpccm':>8}")
+    for name, seconds in medians.items():
+        print(f"{name:30} {seconds:9.3f} {seconds / hpccm_s:8.2f}")
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cli.json").write_text(
-        json.dumps({"runs": args.runs, "median_seconds": results, "render_heavy_imports": imports}, indent=2)
-    )
+    result = {"rounds": args.rounds, "median_seconds": medians, "samples": samples}
+    (out / "cli.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

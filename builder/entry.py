@@ -6,15 +6,40 @@ which a signal would kill the process with a traceback; nothing can have been cr
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
 
+def _render_from_cache(argv: list[str]) -> bool:
+    """`dlenv render PROFILE` answered from the render memo, before any heavy import."""
+    if len(argv) != 2 or argv[0] != "render" or argv[1].startswith("-"):
+        return False
+    from builder import rendercache
+
+    hit = rendercache.lookup(argv[1])
+    if hit is None:
+        return False
+    dockerfile, warnings = hit
+    try:
+        for warning in warnings:
+            sys.stderr.write(f"warning: {warning}\n")
+        sys.stdout.write(dockerfile)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `dlenv render x | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return True
+
+
 def main() -> None:
+    # dlenv uses no pydantic plugins; looking for them scans every installed distribution.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from builder import interrupts
 
     interrupts.install()
     try:
+        if _render_from_cache(sys.argv[1:]):
+            return
         from builder.cli import app
 
         app()

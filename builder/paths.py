@@ -36,3 +36,25 @@ def smoke_scripts_dir() -> Path:
     """The scripts baked into every image: the packaged copy when installed, else the checkout's."""
     packaged = PACKAGE_DIR / "_smoke"
     return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "dockerfiles" / "dlenv" / "smoke"
+
+
+def builtin_profile_names() -> list[str]:
+    return sorted(p.stem for p in builtin_profiles_dir().glob("*.yaml"))
+
+
+def profile_source(ref: str) -> Path:
+    """Map PROFILE (a built-in name or a path to YAML) to a file, or raise ProfileError."""
+    from builder.errors import ProfileError
+
+    as_path = Path(ref)
+    if as_path.suffix in {".yaml", ".yml"} or "/" in ref or as_path.exists():
+        if not as_path.is_file():
+            raise ProfileError(f"profile file {ref} does not exist")
+        return as_path
+    builtin = builtin_profiles_dir() / f"{ref}.yaml"
+    if builtin.is_file():
+        return builtin
+    raise ProfileError(
+        f"{ref!r} is neither a profile file nor a built-in profile; built-ins: "
+        + ", ".join(builtin_profile_names())
+    )

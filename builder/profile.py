@@ -24,6 +24,8 @@ from pydantic import (
 
 from builder import paths
 from builder.errors import ProfileError
+from builder.paths import builtin_profile_names as builtin_profile_names  # re-exported
+from builder.paths import profile_source as profile_source
 
 FrameworkName = Literal["pytorch", "tensorflow", "keras", "jax", "mxnet"]
 
@@ -345,26 +347,6 @@ def parse_profile(text: str, source: str = "profile") -> Profile:
         return Profile.model_validate(data)
     except ValidationError as exc:
         raise ProfileError(format_validation_error(source, exc)) from None
-
-
-def builtin_profile_names() -> list[str]:
-    return sorted(p.stem for p in paths.builtin_profiles_dir().glob("*.yaml"))
-
-
-def profile_source(ref: str) -> Path:
-    """Map PROFILE (a built-in name or a path to YAML) to a file, or raise ProfileError."""
-    as_path = Path(ref)
-    if as_path.suffix in {".yaml", ".yml"} or "/" in ref or as_path.exists():
-        if not as_path.is_file():
-            raise ProfileError(f"profile file {ref} does not exist")
-        return as_path
-    builtin = paths.builtin_profiles_dir() / f"{ref}.yaml"
-    if builtin.is_file():
-        return builtin
-    raise ProfileError(
-        f"{ref!r} is neither a profile file nor a built-in profile; built-ins: "
-        + ", ".join(builtin_profile_names())
-    )
 
 
 def load_profile(ref: str) -> tuple[Profile, Path]:

@@ -159,6 +159,9 @@ def render(
     warn(spec)
     text = rendering.render_dockerfile(spec)
     if output is None:
+        from builder import rendercache
+
+        rendercache.store(profile, text, list(spec.warnings))  # the next `render` is a lookup
         sys.stdout.write(text)
         return
     if output.exists() and not force and output.read_text(errors="replace") != text:
