@@ -103,6 +103,7 @@ class CleanupReport:
         self.removed: list[str] = []
         self.failed: list[str] = []
         self.kept: list[str] = []  # finished before the interrupt, handed over to the user
+        self.unreachable: list[str] = []  # the engine was gone: these may still exist
 
     def summary(self) -> str:
         parts = []
@@ -110,6 +111,20 @@ class CleanupReport:
             parts.append("removed " + ", ".join(self.removed))
         if self.failed:
             parts.append("could NOT remove " + "; ".join(self.failed))
+        if self.unreachable:
+            containers = [c.removeprefix("container ") for c in self.unreachable if not c.startswith("tag ")]
+            tags = [t.removeprefix("tag ") for t in self.unreachable if t.startswith("tag ")]
+            fix = "; ".join(
+                part
+                for part in (
+                    f"docker rm -f {' '.join(containers)}" if containers else "",
+                    f"docker rmi {' '.join(tags)}" if tags else "",
+                )
+                if part
+            )
+            parts.append(
+                f"the engine could not be reached to remove what this run created; once it is back: {fix}"
+            )
         if self.kept:
             parts.append("kept " + ", ".join(self.kept) + " (finished before the interrupt)")
         return "; ".join(parts) if parts else "nothing had been created yet"

@@ -108,6 +108,10 @@ class _Server(http.server.ThreadingHTTPServer):
     bundles: dict[str, bytes]
     wheels: dict[str, bytes]
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Silent: a build step that dies mid-download (full disk, Ctrl-C) drops its connection,
+        and the build's own error says why; a printed traceback would only bury it."""
+
 
 class InputServer:
     """Serves one build's bundles on this host's loopback; a context manager stops it."""

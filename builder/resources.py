@@ -83,8 +83,10 @@ class Resources:
         deadline = time.monotonic() + CLEANUP_DEADLINE
         try:
             client = self._client()
-        except DlenvError as exc:
-            report.failed += [f"{item} ({exc.message.split(':')[0]})" for item in containers + tags]
+        except DlenvError:
+            report.unreachable = [f"container {_display(c, [])}" for c in containers] + [
+                f"tag {t}" for t in tags
+            ]
             return report
         try:
             labelled = _quietly(_labelled, client, self.run_id) or []
@@ -131,7 +133,7 @@ class Resources:
                 report = self.cleanup()
             if isinstance(exc, Interrupted):
                 exc.cleanup = report
-            elif isinstance(exc, DlenvError) and (report.removed or report.failed):
+            elif isinstance(exc, DlenvError) and (report.removed or report.failed or report.unreachable):
                 exc.hint = ((exc.hint + "\n") if exc.hint else "") + f"Cleanup: {report.summary()}."
             raise
         else:
@@ -173,5 +175,7 @@ def _untag(client: docker.DockerClient, ref: str) -> bool:
 
 
 def _display(container: str, named: list[str]) -> str:
-    # Label matches are IDs; show 12 characters as docker does.
-    return container if container in named else container[:12]
+    # Label matches and build steps are IDs; show 12 characters as docker does.
+    if container in named and not all(c in "0123456789abcdef" for c in container):
+        return container
+    return container[:12]

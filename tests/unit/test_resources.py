@@ -1,0 +1,77 @@
+"""Cleanup bookkeeping: what a run created is removed, what it handed over stays, and an engine
+that went away is reported with the commands that finish the job (fake engine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from docker.errors import ImageNotFound, NotFound
+
+from builder.errors import EngineUnavailable, Interrupted
+from builder.resources import Resources
+
+
+class _Api:
+    def __init__(self, existing: set[str]) -> None:
+        self.existing = existing
+        self.removed: list[str] = []
+
+    def containers(self, all: bool, filters: dict[str, str]) -> list[dict[str, str]]:  # noqa: A002 - SDK name
+        return []
+
+    def remove_container(self, container: str, force: bool, v: bool) -> None:
+        if container not in self.existing:
+            raise NotFound("no such container")
+        self.removed.append(container)
+
+    def remove_image(self, ref: str, force: bool, noprune: bool) -> None:
+        if ref not in self.existing:
+            raise ImageNotFound("no such image")
+        self.removed.append(ref)
+
+
+class _Client:
+    def __init__(self, existing: set[str]) -> None:
+        self.api = _Api(existing)
+
+    def close(self) -> None:
+        pass
+
+
+def test_cleanup_removes_what_exists_and_keeps_what_was_handed_over() -> None:
+    client = _Client({"dlenv-smoke-1", "0123456789abcdef0123", "dlenv/x:latest"})
+    resources = Resources(connect=lambda timeout: client)
+    name = resources.container_name("smoke")
+    resources.container("0123456789abcdef0123")  # a build step's container, by ID
+    resources.container("never-created")
+    resources.tag("dlenv/x:latest")
+    resources.tag("dlenv/kept:latest")
+    resources.keep("dlenv/kept:latest")
+    client.api.existing.add(name)
+    report = resources.cleanup()
+    assert client.api.removed == [name, "0123456789abcdef0123", "dlenv/x:latest"]
+    assert report.removed == [f"container {name}", "container 0123456789ab", "tag dlenv/x:latest"]
+    assert report.kept == ["dlenv/kept:latest"] and not report.failed
+    assert "kept dlenv/kept:latest (finished before the interrupt)" in report.summary()
+
+
+def test_an_engine_that_went_away_is_reported_with_the_fix() -> None:
+    def gone(timeout: int) -> Any:
+        raise EngineUnavailable("The Docker engine at unix:///run/docker.sock cannot be reached: refused.")
+
+    resources = Resources(connect=gone)
+    resources.container("0123456789abcdef0123")
+    resources.tag("dlenv/x:latest")
+    summary = resources.cleanup().summary()
+    assert "could not be reached" in summary
+    assert "docker rm -f 0123456789ab" in summary and "docker rmi dlenv/x:latest" in summary
+    assert "unix" not in summary.split("back:")[1]  # no mangled engine address in the fix
+
+
+def test_interrupt_carries_the_report_and_nothing_created_says_so() -> None:
+    resources = Resources(connect=lambda timeout: _Client(set()))
+    with pytest.raises(Interrupted) as info, resources.cleaned_up():
+        raise Interrupted("SIGINT")
+    assert info.value.cleanup is not None
+    assert info.value.cleanup.summary() == "nothing had been created yet"
