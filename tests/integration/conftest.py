@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -53,8 +54,29 @@ def docker_client() -> Iterator[Any]:
         client.images.get("debian:bookworm-slim")
     except docker.errors.ImageNotFound:
         pytest.fail("debian:bookworm-slim is missing: run scripts/make-base-image.sh")
+    before = _tags(client)
     yield client
+    _remove_test_tags(client, before)
     client.close()
+
+
+# Tags that only tests make: probes, throw-away registries, interrupted builds. The profile
+# images (dlenv/pytorch-cpu, ...) stay: they are what the README's first command also builds.
+_TEST_TAG = re.compile(r"^(dlenv-test/|127\.0\.0\.1:\d+/|dlenv/(irq-|[a-z-]+-probe:))")
+
+
+def _tags(client: Any) -> set[str]:
+    return {tag for image in client.images.list() for tag in image.tags}
+
+
+def _remove_test_tags(client: Any, before: set[str]) -> None:
+    """Leave the engine as the suite found it: untag what the tests tagged."""
+    for tag in sorted(_tags(client) - before):
+        if _TEST_TAG.match(tag):
+            try:
+                client.images.remove(tag, noprune=False)
+            except Exception:  # noqa: BLE001, S112 - in use by a container a test kept: leave it
+                continue
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
