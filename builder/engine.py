@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from builder.errors import BuildFailed, EngineUnavailable
+from builder.errors import BuildFailed, ContainerStartFailed, EngineUnavailable
 from builder.events import BuildOutput, BuildStep
 from builder.layout import INPUTS_HOST
 
@@ -325,6 +325,24 @@ def list_containers(client: docker.DockerClient, label: str) -> list[Container]:
         return list(client.containers.list(all=True, filters={"label": label}))
 
 
+def start_failure_hint(text: str) -> str | None:
+    """What to do when the engine refuses to start a container, for the failures we know."""
+    hint = None
+    if "could not select device driver" in text:
+        hint = (
+            "No GPU runtime: install the NVIDIA container toolkit and run "
+            "`nvidia-ctk runtime configure --runtime=docker`, or use --allow-cpu."
+        )
+    elif "/dev/kfd" in text or "/dev/dri" in text:
+        hint = "No AMD GPU device nodes on this host (/dev/kfd, /dev/dri); or use --allow-cpu."
+    elif "bridge" in text and "no such network interface" in text:
+        hint = (
+            "The engine's default bridge (docker0) is gone: restart dockerd "
+            "(`sudo systemctl restart docker`) to recreate it."
+        )
+    return hint
+
+
 def run_detached(
     client: docker.DockerClient,
     *,
@@ -335,8 +353,17 @@ def run_detached(
     **kwargs: Any,
 ) -> Container:
     """Create and start a long-running container (named and labelled before it exists)."""
+    from docker.errors import APIError
+
     with answering(f"starting {name}"):
-        return client.containers.run(image, command, name=name, detach=True, labels=labels, **kwargs)
+        try:
+            return client.containers.run(image, command, name=name, detach=True, labels=labels, **kwargs)
+        except APIError as exc:
+            text = str(exc.explanation or exc)
+            raise ContainerStartFailed(
+                f"The Docker engine could not start container {name} from {image}: {text[:400]}",
+                hint=start_failure_hint(text),
+            ) from None
 
 
 def force_remove(client: docker.DockerClient, container: str) -> bool:

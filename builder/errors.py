@@ -58,6 +58,10 @@ class EngineUnavailable(DlenvError):
     exit_code = 3
 
 
+class ContainerStartFailed(EngineUnavailable):
+    """The engine answers but cannot start a container (no GPU runtime, broken networking)."""
+
+
 class BuildFailed(DlenvError):
     """The image build failed (a locked hash or installed-set mismatch included)."""
 

@@ -116,15 +116,9 @@ def parse_results(stdout: str) -> tuple[SmokeResult, ...]:
 
 
 def _start_error(image: str, text: str) -> SmokeFailed:
-    hint = None
-    if "could not select device driver" in text:
-        hint = (
-            "No GPU runtime: install the NVIDIA container toolkit and run "
-            "`nvidia-ctk runtime configure --runtime=docker`, or use --allow-cpu."
-        )
-    elif "/dev/kfd" in text or "/dev/dri" in text:
-        hint = "No AMD GPU device nodes on this host (/dev/kfd, /dev/dri); or use --allow-cpu."
-    return SmokeFailed(f"the smoke container for {image} could not start: {text[:400]}", hint=hint)
+    return SmokeFailed(
+        f"the smoke container for {image} could not start: {text[:400]}", hint=engine.start_failure_hint(text)
+    )
 
 
 def _wait(container: Container, image: str, timeout: int) -> int:

@@ -18,6 +18,7 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v node >/dev/null || need+=(nodejs npm)
+command -v ip >/dev/null || need+=(iproute2)   # the engine-fault tests give their spare dockerd a bridge
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} ..." >&2
   sudo_ apt-get update -qq

@@ -2,13 +2,14 @@
 fills up. dlenv must exit with the right code and a clear message, never a traceback, and once
 the engine is back nothing half-built may carry the profile's tag.
 
-The faults happen to a spare dockerd of this test's own (its own data root, socket and
-containerd), so the engine every other test uses is never stopped.
+The faults happen to a spare dockerd of this test's own (its own data root, socket, containerd
+and bridge), so the engine every other test uses is never stopped.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -34,8 +35,14 @@ class SpareEngine:
         self.root, self.data_root = root, data_root
         self.host = f"unix://{root}/docker.sock"
         self.process: subprocess.Popen[bytes] | None = None
+        # Its own bridge: a dockerd started with --bridge=none deletes the host's docker0 (moby's
+        # removeDefaultBridgeInterface), which would break every other test's containers.
+        self.bridge = "dlf" + secrets.token_hex(4)
 
     def start(self) -> docker.DockerClient:
+        if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode != 0:
+            subprocess.run(["ip", "link", "add", "name", self.bridge, "type", "bridge"], check=True)
+            subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
         log = (self.root / "dockerd.log").open("ab")
         self.process = subprocess.Popen(
             [
@@ -44,7 +51,7 @@ class SpareEngine:
                 f"--exec-root={self.root}/exec",
                 f"--pidfile={self.root}/docker.pid",
                 f"-H={self.host}",
-                "--bridge=none",
+                f"--bridge={self.bridge}",
                 "--iptables=false",
                 "--ip-masq=false",
             ],
@@ -78,6 +85,7 @@ class SpareEngine:
         for point in sorted(points, key=len, reverse=True):
             subprocess.run(["umount", "-l", point], check=False)
         shutil.rmtree(self.root, ignore_errors=True)
+        subprocess.run(["ip", "link", "delete", self.bridge], capture_output=True, check=False)
 
 
 @pytest.fixture

@@ -75,3 +75,28 @@ def test_interrupt_carries_the_report_and_nothing_created_says_so() -> None:
         raise Interrupted("SIGINT")
     assert info.value.cleanup is not None
     assert info.value.cleanup.summary() == "nothing had been created yet"
+
+
+def test_a_container_the_engine_cannot_start_is_exit_3_with_what_to_do() -> None:
+    """dev up's container start fails inside the engine: a clear error, never a traceback."""
+    from docker.errors import APIError
+
+    from builder import engine
+    from builder.errors import ContainerStartFailed
+
+    class Containers:
+        def run(self, *args: object, **kwargs: object) -> None:
+            raise APIError(
+                "500 Server Error",
+                explanation="failed to create endpoint x on network bridge: adding interface veth1 to bridge "
+                "docker0 failed: could not find bridge docker0: route ip+net: no such network interface",
+            )
+
+    class Client:
+        containers = Containers()
+
+    with pytest.raises(ContainerStartFailed) as caught:
+        engine.run_detached(Client(), image="img", name="dlenv-dev-x", command=["sleep"], labels={})
+    assert caught.value.exit_code == 3
+    assert "could not start container dlenv-dev-x" in caught.value.message
+    assert caught.value.hint is not None and "restart dockerd" in caught.value.hint
