@@ -7,120 +7,26 @@ Blockers are `fail` (exit 1); the seed document's workstation recommendations ar
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from builder import hostprobe
-from builder.errors import EngineUnavailable
-from builder.hostprobe import AmdGpu, CpuInfo, NvidiaReport
-from builder.matrix import CudaEntry, Matrix, RocmEntry
+from builder.gpuchecks import amd_checks, newest_cuda_for_driver, nvidia_checks
+from builder.hostfacts import (  # re-exported: the CLI and tests read host facts through doctor
+    GIB,
+    Check,
+    DockerFacts,
+    HostFacts,
+    Status,
+    gather_docker,
+    gather_facts,
+    parse_version,
+)
+from builder.matrix import Matrix, RocmEntry
 from builder.spec import BuildSpec
 
-Status = Literal["ok", "fail", "warn", "advice", "info"]
-GIB = 1024**3
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str | None = None
-
-
-@dataclass(frozen=True)
-class DockerFacts:
-    reachable: bool
-    address: str
-    error: str | None = None
-    version: str | None = None
-    storage_driver: str | None = None
-    root_dir: str | None = None
-    runtimes: tuple[str, ...] = ()
-    checked: bool = True  # False: the caller talks to the engine itself and skipped this
-
-
-@dataclass(frozen=True)
-class HostFacts:
-    docker: DockerFacts
-    nvidia: NvidiaReport | None  # None: nvidia-smi is not installed
-    amd: list[AmdGpu] | None  # None: rocminfo is not installed
-    kfd: bool
-    render_nodes: list[str]
-    groups: set[str]
-    is_root: bool
-    cpu: CpuInfo
-    memory_bytes: int
-    disk_free_bytes: int | None
-    disk_path: str
-
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["groups"] = sorted(self.groups)
-        data["cpu"] = {
-            "model": self.cpu.model,
-            "cores": self.cpu.cores,
-            "avx": self.cpu.avx,
-            "avx2": self.cpu.avx2,
-            "avx512": self.cpu.avx512,
-        }
-        return data
-
-
-def gather_docker() -> DockerFacts:
-    from builder import engine
-
-    address = engine.engine_address()
-    try:
-        client = engine.connect(timeout=10)
-    except EngineUnavailable as exc:
-        return DockerFacts(False, address, error=exc.message)
-    info = client.info()
-    return DockerFacts(
-        True,
-        address,
-        version=str(info.get("ServerVersion")),
-        storage_driver=str(info.get("Driver")),
-        root_dir=str(info.get("DockerRootDir") or ""),
-        runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
-    )
-
-
-def gather_facts(*, include_engine: bool = True) -> HostFacts:
-    """Everything doctor reads from the host; include_engine=False leaves Docker alone."""
-    from builder import engine
-
-    docker = gather_docker() if include_engine else DockerFacts(False, engine.engine_address(), checked=False)
-    local = docker.address.startswith("unix://")
-    disk_path = docker.root_dir if (local and docker.root_dir and os.path.isdir(docker.root_dir)) else "/"
-    try:
-        free: int | None = shutil.disk_usage(disk_path).free
-    except OSError:
-        free = None
-    return HostFacts(
-        docker=docker,
-        nvidia=hostprobe.collect_nvidia(),
-        amd=hostprobe.collect_amd(),
-        kfd=os.path.exists("/dev/kfd"),
-        render_nodes=hostprobe.render_nodes(),
-        groups=hostprobe.user_groups(),
-        is_root=os.geteuid() == 0,
-        cpu=hostprobe.collect_cpu(),
-        memory_bytes=hostprobe.collect_memory(),
-        disk_free_bytes=free,
-        disk_path=disk_path,
-    )
-
-
-def _version(text: str | None) -> Version | None:
-    try:
-        return Version(text) if text else None
-    except InvalidVersion:
-        return None
+__all__ = ["Check", "DockerFacts", "HostFacts", "diagnose", "evaluate", "gather_docker", "gather_facts"]
 
 
 def _docker_checks(facts: HostFacts) -> list[Check]:
@@ -155,202 +61,6 @@ def _docker_checks(facts: HostFacts) -> list[Check]:
                 None if status == "ok" else "free space or move Docker's data-root",
             )
         )
-    return checks
-
-
-def _newest_cuda_for_driver(matrix: Matrix, driver: Version) -> CudaEntry | None:
-    fitting = [c for c in matrix.cuda if Version(c.driver) <= driver]
-    return max(fitting, key=lambda c: Version(c.version)) if fitting else None
-
-
-def _newest_cuda_for_gpu(matrix: Matrix, cap: Version) -> CudaEntry | None:
-    fitting = [c for c in matrix.cuda if Version(c.min_cc) <= cap]
-    return max(fitting, key=lambda c: Version(c.version)) if fitting else None
-
-
-def _nvidia_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Check]:
-    report = facts.nvidia
-    need = spec.min_driver or "?"
-    if report is None:
-        return [
-            Check(
-                "nvidia-driver",
-                "fail",
-                "no NVIDIA driver: nvidia-smi is not installed",
-                f"install the NVIDIA driver >= {need} and the NVIDIA container toolkit",
-            )
-        ]
-    if report.error:
-        return [
-            Check(
-                "nvidia-driver",
-                "fail",
-                f"nvidia-smi: {report.error}",
-                f"install or reload the NVIDIA driver (>= {need}); after a driver update, reboot",
-            )
-        ]
-    checks: list[Check] = []
-    host = _version(report.driver)
-    if host is None:
-        checks.append(Check("nvidia-driver", "warn", "driver version unknown"))
-    elif spec.min_driver and host < Version(spec.min_driver):
-        family = matrix.cuda_family_driver.get((spec.toolkit or "").split(".")[0], spec.min_driver)
-        alt = _newest_cuda_for_driver(matrix, host)
-        hint = f"upgrade the driver to >= {spec.min_driver}"
-        if alt is not None:
-            hint += f', or set cuda: "{alt.version}" in the profile (needs >= {alt.driver})'
-        if host >= Version(family):
-            checks.append(
-                Check(
-                    "nvidia-driver",
-                    "warn",
-                    f"driver {report.driver} is older than "
-                    f"{need} (CUDA {spec.toolkit}) but runs it through minor-version "
-                    f"compatibility (>= {family}); newer PTX features may fail",
-                    hint,
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    "nvidia-driver",
-                    "fail",
-                    f"driver {report.driver} is older than "
-                    f"{family}, the minimum for any CUDA {spec.toolkit} application",
-                    hint,
-                )
-            )
-    else:
-        checks.append(Check("nvidia-driver", "ok", f"driver {report.driver} >= {need} (CUDA {spec.toolkit})"))
-    entry = matrix.toolkit("cuda", spec.toolkit or "")
-    floor = Version(entry.min_cc) if isinstance(entry, CudaEntry) else None
-    for i, gpu in enumerate(report.gpus):
-        cap = _version(gpu.compute_cap)
-        memory = f", {gpu.memory_mib / 1024:.0f} GiB" if gpu.memory_mib else ""
-        if floor is not None and cap is not None and cap < floor:
-            older = _newest_cuda_for_gpu(matrix, cap)
-            fix = (
-                f'set cuda: "{older.version}" in the profile (it still targets sm {cap})'
-                if older
-                else "no CUDA release in the matrix targets this GPU any more"
-            )
-            checks.append(
-                Check(
-                    f"gpu{i}",
-                    "fail",
-                    f"{gpu.name} (sm {cap}{memory}) is older than "
-                    f"the CUDA {spec.toolkit} wheels support (sm >= {floor})",
-                    fix,
-                )
-            )
-        else:
-            checks.append(Check(f"gpu{i}", "ok", f"{gpu.name} (sm {cap or '?'}{memory})"))
-        if gpu.memory_mib is not None and gpu.memory_mib < 8 * 1024:
-            checks.append(
-                Check(
-                    f"gpu{i}-memory",
-                    "advice",
-                    f"{gpu.memory_mib} MiB of GPU memory: "
-                    "the seed guide recommends 8+ GiB (24+ for large models)",
-                )
-            )
-    if "nvidia" in facts.docker.runtimes:
-        checks.append(Check("nvidia-runtime", "ok", "nvidia runtime registered with Docker"))
-    elif facts.docker.reachable:
-        checks.append(
-            Check(
-                "nvidia-runtime",
-                "warn",
-                "no nvidia runtime registered with Docker (GPU containers need the NVIDIA container toolkit)",
-                "install nvidia-container-toolkit, run `nvidia-ctk runtime configure "
-                "--runtime=docker` and restart Docker; `dlenv doctor --probe` checks",
-            )
-        )
-    return checks
-
-
-def _amd_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Check]:
-    checks: list[Check] = []
-    if not facts.kfd:
-        checks.append(
-            Check(
-                "amd-kfd",
-                "fail",
-                "/dev/kfd is missing: the amdgpu kernel driver is not loaded",
-                "install amdgpu-dkms (AMD's installer) and reboot",
-            )
-        )
-    else:
-        checks.append(Check("amd-kfd", "ok", "/dev/kfd present"))
-    if not facts.render_nodes:
-        checks.append(
-            Check(
-                "amd-render",
-                "fail",
-                "no /dev/dri/renderD* node",
-                "load the amdgpu driver; check that the GPU is not passed to a VM",
-            )
-        )
-    else:
-        checks.append(Check("amd-render", "ok", ", ".join(facts.render_nodes)))
-    missing = {"video", "render"} - facts.groups
-    if missing and not facts.is_root:
-        checks.append(
-            Check(
-                "amd-groups",
-                "fail",
-                f"you are not in the {', '.join(sorted(missing))} group(s)",
-                "sudo usermod -a -G render,video $USER, then log in again",
-            )
-        )
-    if facts.amd is None:
-        checks.append(
-            Check(
-                "amd-gpu",
-                "warn",
-                "rocminfo is not installed: GPU targets unchecked",
-                "install rocminfo to check the gfx target",
-            )
-        )
-        return checks
-    if not facts.amd:
-        checks.append(
-            Check(
-                "amd-gpu",
-                "fail",
-                "rocminfo lists no GPU agent",
-                "check the amdgpu driver and /dev/kfd permissions",
-            )
-        )
-    for i, gpu in enumerate(facts.amd):
-        if gpu.gfx in spec.gfx_targets:
-            checks.append(
-                Check(
-                    f"gpu{i}", "ok", f"{gpu.marketing_name} ({gpu.gfx}) is supported by ROCm {spec.toolkit}"
-                )
-            )
-            continue
-        near = matrix.gfx_override(gpu.gfx)
-        if near and near.runs_as in spec.gfx_targets:
-            checks.append(
-                Check(
-                    f"gpu{i}",
-                    "warn",
-                    f"{gpu.marketing_name} ({gpu.gfx}) is not on "
-                    f"ROCm {spec.toolkit}'s list; it usually runs as {near.runs_as}",
-                    f"set env HSA_OVERRIDE_GFX_VERSION={near.hsa_override} in the profile (unofficial)",
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    f"gpu{i}",
-                    "fail",
-                    f"{gpu.marketing_name} ({gpu.gfx}) is not "
-                    f"supported by ROCm {spec.toolkit} ({', '.join(spec.gfx_targets)})",
-                    "pick a ROCm release that lists this target (`dlenv matrix`)",
-                )
-            )
     return checks
 
 
@@ -406,9 +116,9 @@ def evaluate(facts: HostFacts, spec: BuildSpec | None, matrix: Matrix) -> list[C
             checks.append(Check("amd", "info", ", ".join(f"{g.marketing_name} ({g.gfx})" for g in facts.amd)))
         return checks
     if spec.accelerator == "cuda":
-        checks += _nvidia_checks(facts, spec, matrix)
+        checks += nvidia_checks(facts, spec, matrix)
     elif spec.accelerator == "rocm":
-        checks += _amd_checks(facts, spec, matrix)
+        checks += amd_checks(facts, spec, matrix)
     return checks
 
 
@@ -514,10 +224,10 @@ def checked_suggestion(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
 def suggest_profile(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
     """A profile that fits this host: CUDA, ROCm or CPU, with PyTorch."""
     base: dict[str, Any] = {"name": "suggested", "frameworks": {"pytorch": None}}
-    driver = _version(facts.nvidia.driver) if facts.nvidia and facts.nvidia.gpus else None
+    driver = parse_version(facts.nvidia.driver) if facts.nvidia and facts.nvidia.gpus else None
     if driver is not None:
-        entry = _newest_cuda_for_driver(matrix, driver)
-        caps = [v for g in facts.nvidia.gpus if (v := _version(g.compute_cap))] if facts.nvidia else []
+        entry = newest_cuda_for_driver(matrix, driver)
+        caps = [v for g in facts.nvidia.gpus if (v := parse_version(g.compute_cap))] if facts.nvidia else []
         if entry is not None and caps and min(caps) < Version(entry.min_cc):
             fitting = [
                 c for c in matrix.cuda if Version(c.driver) <= driver and Version(c.min_cc) <= min(caps)
