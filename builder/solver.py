@@ -67,6 +67,10 @@ class Request:
     keras_backend: str | None = None
 
 
+# Verified builds (minus the count of unverified ones), framework versions, toolkit, -OS rank.
+Score = tuple[int, tuple[Version, ...], Version, int]
+
+
 @dataclass(frozen=True)
 class Choice:
     toolkit: Toolkit | None
@@ -75,7 +79,7 @@ class Choice:
     os_rank: int
     resolved: Mapping[str, Version]
 
-    def score(self) -> tuple[int, tuple[Version, ...], Version, int]:
+    def score(self) -> Score:
         """Verified builds first, then the newest frameworks, newest toolkit, preferred OS."""
         toolkit = Version(self.toolkit.version) if self.toolkit else Version("0")
         unverified = sum(b.confidence == "U" for b in self.builds)
@@ -135,15 +139,33 @@ class Solver:
 
     # -- the search -----------------------------------------------------------------------
     def solve(self) -> Choice | None:
-        found = [c for c in self._per_toolkit_and_os() if c is not None]
-        return max(found, key=Choice.score) if found else None
+        """The best-scoring choice over every toolkit and OS.
 
-    def _per_toolkit_and_os(self) -> Iterator[Choice | None]:
+        Each toolkit and OS is searched in the order of the best score it could reach (its
+        newest candidates, all verified), and the search stops once none left could beat the
+        best found: that bound never under-estimates, so the answer is the exhaustive one's,
+        without resolving the toolkits that cannot win. With no answer, all were searched, so
+        the reasons are complete.
+        """
+        best: Choice | None = None
+        for bound, toolkit, os_entry, rank, lists in sorted(self._plans(), key=lambda p: p[0], reverse=True):
+            if best is not None and bound < best.score():
+                break
+            found = self._search(toolkit, os_entry, rank, lists, ())
+            if found is not None and (best is None or found.score() > best.score()):
+                best = found
+        return best
+
+    def _plans(self) -> Iterator[tuple[Score, Toolkit | None, OsEntry, int, list[list[Build]]]]:
+        """Every toolkit and OS with candidates for each framework, with its score bound."""
         for toolkit in self._toolkits():
             for rank, os_entry in self._oses(toolkit):
                 lists = [self._candidates(w, toolkit, os_entry) for w in self.request.frameworks]
                 if all(lists):
-                    yield self._search(toolkit, os_entry, rank, lists, ())
+                    unverified = sum(all(b.confidence == "U" for b in options) for options in lists)
+                    newest = tuple(max(b.version for b in options) for options in lists)
+                    version = Version(toolkit.version) if toolkit else Version("0")
+                    yield (-unverified, newest, version, -rank), toolkit, os_entry, rank, lists
 
     def _toolkits(self) -> list[Toolkit | None]:
         req = self.request

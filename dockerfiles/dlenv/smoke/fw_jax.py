@@ -118,14 +118,7 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         params, m, v, loss = step(params, m, v, jnp.float32(t), jnp.asarray(x), jnp.asarray(y))
         losses.append(float(loss))
     seconds = time.perf_counter() - start
-    return {
-        "framework_version": jax.__version__,
-        "device": kind,
-        "device_name": name,
-        "losses": losses,
-        "samples": steps * tasks.BATCH,
-        "seconds": seconds,
-    }
+    return tasks.trained(jax.__version__, kind, name, losses, steps, seconds)
 
 
 def perf(device: str, allow_cpu: bool) -> dict[str, object]:

@@ -72,14 +72,8 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         x, y = tasks.sine_batch(rng) if model == "lstm" else tasks.image_batch(rng, tmpl)
         losses.append(float(net.train_on_batch(x, y)))
     seconds = time.perf_counter() - start
-    return {
-        "framework_version": f"{keras.__version__} ({os.environ.get('KERAS_BACKEND', 'tensorflow')})",
-        "device": kind,
-        "device_name": name,
-        "losses": losses,
-        "samples": steps * tasks.BATCH,
-        "seconds": seconds,
-    }
+    version = f"{keras.__version__} ({os.environ.get('KERAS_BACKEND', 'tensorflow')})"
+    return tasks.trained(version, kind, name, losses, steps, seconds)
 
 
 def perf(device: str, allow_cpu: bool) -> dict[str, object]:

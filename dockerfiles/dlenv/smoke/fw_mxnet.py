@@ -75,14 +75,7 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         trainer.step(tasks.BATCH)
         losses.append(float(loss.mean().asscalar()))
     seconds = time.perf_counter() - start
-    return {
-        "framework_version": mx.__version__,
-        "device": kind,
-        "device_name": name,
-        "losses": losses,
-        "samples": steps * tasks.BATCH,
-        "seconds": seconds,
-    }
+    return tasks.trained(mx.__version__, kind, name, losses, steps, seconds)
 
 
 def perf(device: str, allow_cpu: bool) -> dict[str, object]:

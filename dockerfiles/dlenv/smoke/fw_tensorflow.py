@@ -69,14 +69,7 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
             x, y = tasks.sine_batch(rng) if model == "lstm" else tasks.image_batch(rng, tmpl)
             losses.append(float(step(tf.constant(x), tf.constant(y))))
         seconds = time.perf_counter() - start
-    return {
-        "framework_version": tf.__version__,
-        "device": kind,
-        "device_name": name,
-        "losses": losses,
-        "samples": steps * tasks.BATCH,
-        "seconds": seconds,
-    }
+    return tasks.trained(tf.__version__, kind, name, losses, steps, seconds)
 
 
 def perf(device: str, allow_cpu: bool) -> dict[str, object]:

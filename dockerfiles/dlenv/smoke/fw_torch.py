@@ -90,14 +90,7 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
     if dev.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    return {
-        "framework_version": torch.__version__,
-        "device": kind,
-        "device_name": name,
-        "losses": losses,
-        "samples": steps * tasks.BATCH,
-        "seconds": seconds,
-    }
+    return tasks.trained(torch.__version__, kind, name, losses, steps, seconds)
 
 
 def perf(device: str, allow_cpu: bool) -> dict[str, object]:

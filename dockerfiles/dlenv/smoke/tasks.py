@@ -42,3 +42,17 @@ def image_batch(
     labels = rng.integers(0, CLASSES, size=batch)
     x = tmpl[labels] + rng.normal(0, 0.5, size=(batch, 28, 28)).astype(np.float32)
     return x[..., None].astype(np.float32), labels.astype(np.int64)
+
+
+def trained(
+    version: str, kind: str, name: str, losses: list[float], steps: int, seconds: float
+) -> dict[str, object]:
+    """What every framework's train() reports to smoke.py."""
+    return {
+        "framework_version": version,
+        "device": kind,
+        "device_name": name,
+        "losses": losses,
+        "samples": steps * BATCH,
+        "seconds": seconds,
+    }
