@@ -1,8 +1,8 @@
 """Start-up benchmark: how long users wait for the commands that should answer at once.
 
 Side by side in one run, interleaved (one of each per round), median of N rounds:
-bare Python, `dlenv --help`, `profiles`, `validate`, `render pytorch-cuda` from the render memo
-and without it (DLENV_NO_CACHE=1), `render --all --check`, and hpccm rendering a comparable
+bare Python, `dlenv --help`, `profiles`, `validate` and `render pytorch-cuda` from the answer
+memo and without it (DLENV_NO_CACHE=1), `render --all --check`, and hpccm rendering a comparable
 recipe (bench/hpccm_recipe.py). hpccm comes from PyPI into bench/.hpccm-venv on first use.
 `--against REV` adds the same start-up commands run from a git worktree of REV (for example
 the commit before a change), in the same rounds, so before and after are measured side by side.
@@ -68,12 +68,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         env = {**os.environ, "DLENV_CACHE_DIR": scratch}
         no_cache = {**env, "DLENV_NO_CACHE": "1"}
-        subprocess.run([*dlenv, "render", "pytorch-cuda"], env=env, check=True, capture_output=True)  # fill
+        for command in ("render", "validate"):  # fill the memo
+            subprocess.run([*dlenv, command, "pytorch-cuda"], env=env, check=True, capture_output=True)
         cases: dict[str, tuple[list[str], dict[str, str], Path]] = {
             "python -c pass (baseline)": ([py, "-c", "pass"], env, REPO),
             "dlenv --help": ([*dlenv, "--help"], env, REPO),
             "dlenv profiles": ([*dlenv, "profiles"], env, REPO),
             "dlenv validate pytorch-cuda": ([*dlenv, "validate", "pytorch-cuda"], env, REPO),
+            "dlenv validate, memo off": ([*dlenv, "validate", "pytorch-cuda"], no_cache, REPO),
             "dlenv render pytorch-cuda": ([*dlenv, "render", "pytorch-cuda"], env, REPO),
             "hpccm comparable recipe": (hpccm(), env, REPO),
             "dlenv render, memo off": ([*dlenv, "render", "pytorch-cuda"], no_cache, REPO),

@@ -11,20 +11,20 @@ import signal
 import sys
 
 
-def _render_from_cache(argv: list[str]) -> bool:
-    """`dlenv render PROFILE` answered from the render memo, before any heavy import."""
-    if len(argv) != 2 or argv[0] != "render" or argv[1].startswith("-"):
+def _answer_from_memo(argv: list[str]) -> bool:
+    """`dlenv render|validate PROFILE` answered from the memo, before any heavy import."""
+    if len(argv) != 2 or argv[1].startswith("-"):
         return False
-    from builder import rendercache
+    from builder import answermemo
 
-    hit = rendercache.lookup(argv[1])
+    hit = answermemo.lookup(argv[0], argv[1])
     if hit is None:
         return False
-    dockerfile, warnings = hit
+    stdout, warnings = hit
     try:
         for warning in warnings:
             sys.stderr.write(f"warning: {warning}\n")
-        sys.stdout.write(dockerfile)
+        sys.stdout.write(stdout)
         sys.stdout.flush()
     except BrokenPipeError:  # `dlenv render x | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -38,7 +38,7 @@ def main() -> None:
 
     interrupts.install()
     try:
-        if _render_from_cache(sys.argv[1:]):
+        if _answer_from_memo(sys.argv[1:]):
             return
         from builder.cli import app
 

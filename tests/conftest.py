@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("COLUMNS", "200")  # stable rich output in CliRunner
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 # Tests patch the matrix and the registry in-process: their renders must never be remembered
-# under the real files' key. test_rendercache.py turns the memo on, in a temporary folder.
+# under the real files' key. test_answermemo.py turns the memo on, in a temporary folder.
 os.environ["DLENV_NO_CACHE"] = "1"
 
 

@@ -113,10 +113,15 @@ def validate(
         return
     fws = ", ".join(f"{f.name} {f.version} ({f.variant})" for f in spec.frameworks)
     toolkit = f" {spec.toolkit}" if spec.toolkit else ""
-    out.print(
+    line = (
         f"{spec.profile}: ok: {spec.accelerator}{toolkit}, {spec.os}, Python "
-        f"{spec.python}, {fws}; base {spec.base_image}"
+        f"{spec.python}, {fws}; base {spec.base_image}\n"
     )
+    if not real and not pip_from_host and ca_bundle is None:
+        from builder import answermemo
+
+        answermemo.store("validate", profile, line, list(spec.warnings))  # the next one is a lookup
+    sys.stdout.write(line)
 
 
 @app.command()
@@ -159,9 +164,9 @@ def render(
     warn(spec)
     text = rendering.render_dockerfile(spec)
     if output is None:
-        from builder import rendercache
+        from builder import answermemo
 
-        rendercache.store(profile, text, list(spec.warnings))  # the next `render` is a lookup
+        answermemo.store("render", profile, text, list(spec.warnings))  # the next `render` is a lookup
         sys.stdout.write(text)
         return
     if output.exists() and not force and output.read_text(errors="replace") != text:

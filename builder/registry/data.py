@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,15 @@ class Release:
     yanked: bool
     uploaded: str | None
     extras: frozenset[str]
-    requires: tuple[Requirement, ...]
+    requires_text: tuple[str, ...]  # Requires-Dist as recorded; parsed on first use (`requires`)
     # A vendor build derived from this PyPI release (torch 2.13.0+cu126): its requirements on
     # CUDA libraries are not known from PyPI and were dropped.
     derived_from: str | None = field(default=None, compare=False)
+
+    @cached_property
+    def requires(self) -> tuple[Requirement, ...]:
+        """Requires-Dist, parsed: only the releases a resolution pins ever need it."""
+        return tuple(_requirement(r) for r in self.requires_text)
 
     def python_ok(self, python: Version) -> bool:
         return self.requires_python is None or self.requires_python.contains(python, prereleases=True)
@@ -113,14 +118,14 @@ class Release:
     def with_local(self, local: str, keep_cuda_libraries: bool) -> Release:
         """The vendor build `version+local` of this release (torch 2.13.0+cu126)."""
         requires = (
-            self.requires
+            self.requires_text
             if keep_cuda_libraries
-            else tuple(r for r in self.requires if not _is_accelerator_library(r.name))
+            else tuple(r for r in self.requires_text if not _is_accelerator_library(_requirement(r).name))
         )
         return replace(
             self,
             version=Version(f"{self.version}+{local}"),
-            requires=requires,
+            requires_text=requires,
             derived_from=str(self.version),
         )
 
@@ -130,19 +135,36 @@ def _is_accelerator_library(name: str) -> bool:
     return name.startswith(("nvidia-", "cuda-", "pytorch-triton")) or name == "triton"
 
 
+# The recorded strings repeat across releases (3761 wheel specifiers are 16 distinct ones,
+# 4364 requirements 1157): parse each once. packaging's objects are never mutated here.
+@cache
+def _specifier(text: str) -> SpecifierSet:
+    return SpecifierSet(text)
+
+
+@cache
+def _requirement(text: str) -> Requirement:
+    return Requirement(text)
+
+
+@cache
+def _version(text: str) -> Version:
+    return Version(text)
+
+
 def _parse(name: str, version: str, raw: dict[str, Any]) -> Release:
     return Release(
         name=name,
         version=Version(version),
         wheels=tuple(
-            Wheel(SpecifierSet("" if spec == "*" else spec), Version(glibc))
+            Wheel(_specifier("" if spec == "*" else spec), _version(glibc))
             for spec, glibc in raw.get("wheels", [])
         ),
-        requires_python=SpecifierSet(raw["requires_python"]) if raw.get("requires_python") else None,
+        requires_python=_specifier(raw["requires_python"]) if raw.get("requires_python") else None,
         yanked=bool(raw.get("yanked")),
         uploaded=raw.get("uploaded"),
         extras=frozenset(raw.get("extras", ())),
-        requires=tuple(Requirement(r) for r in raw.get("requires", ())),
+        requires_text=tuple(raw.get("requires", ())),
     )
 
 

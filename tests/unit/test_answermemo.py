@@ -1,4 +1,4 @@
-"""The render memo: a hit gives the same bytes as a fresh render, any input change is a miss."""
+"""The answer memo: a hit gives the same bytes as a fresh render or validate, any input change is a miss."""
 
 from __future__ import annotations
 
@@ -9,24 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from builder import paths, rendercache
+from builder import answermemo, paths
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _render(ref: str, cache: Path, *, enabled: bool = True) -> subprocess.CompletedProcess[str]:
+def _render(
+    ref: str, cache: Path, *, enabled: bool = True, command: str = "render"
+) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "DLENV_CACHE_DIR": str(cache), "HOME": str(cache)}
     if not enabled:
         env["DLENV_NO_CACHE"] = "1"
     return subprocess.run(
-        [sys.executable, "-m", "builder", "render", ref], cwd=REPO, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "builder", command, ref], cwd=REPO, env=env, capture_output=True, text=True
     )
 
 
 def test_a_hit_is_byte_identical_to_a_fresh_render_and_skips_the_resolver(tmp_path: Path) -> None:
     fresh = _render("mxnet-cpu", tmp_path, enabled=False)  # mxnet warns: warnings are kept too
     first = _render("mxnet-cpu", tmp_path)
-    assert list((tmp_path / "render").glob("*.json")), "the first render is remembered"
+    assert list((tmp_path / "answers").glob("*.json")), "the first render is remembered"
     start = time.perf_counter()
     second = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "builder", "render", "mxnet-cpu"],
@@ -59,19 +61,39 @@ def test_errors_are_never_remembered(tmp_path: Path) -> None:
 def test_key_covers_code_data_and_templates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     profile = tmp_path / "p.yaml"
     profile.write_text("name: p\n")
-    before = rendercache.key(profile)
-    rendercache.code_digest.cache_clear()
+    before = answermemo.key("render", profile)
+    assert answermemo.key("validate", profile) != before, "each command has its own answers"
+    answermemo.code_digest.cache_clear()
     monkeypatch.setattr(paths, "templates_dir", lambda: tmp_path)  # other templates
-    assert rendercache.key(profile) != before
-    rendercache.code_digest.cache_clear()
+    assert answermemo.key("render", profile) != before
+    answermemo.code_digest.cache_clear()
 
 
 def test_no_cache_and_unwritable_folders_are_misses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DLENV_NO_CACHE", "1")
-    assert rendercache.cache_dir() is None and rendercache.lookup("pytorch-cpu") is None
+    assert answermemo.cache_dir() is None and answermemo.lookup("render", "pytorch-cpu") is None
     monkeypatch.delenv("DLENV_NO_CACHE")
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("DLENV_CACHE_DIR", str(blocker))
-    rendercache.store("pytorch-cpu", "x", [])  # cannot be written: skipped, no error
-    assert rendercache.lookup("pytorch-cpu") is None
+    answermemo.store("render", "pytorch-cpu", "x", [])  # cannot be written: skipped, no error
+    assert answermemo.lookup("render", "pytorch-cpu") is None
+
+
+def test_validate_is_remembered_too_and_only_in_its_plain_form(tmp_path: Path) -> None:
+    fresh = _render("workstation-cuda", tmp_path, enabled=False, command="validate")
+    first = _render("workstation-cuda", tmp_path, command="validate")
+    second = _render("workstation-cuda", tmp_path, command="validate")
+    assert fresh.returncode == first.returncode == second.returncode == 0
+    assert fresh.stdout == first.stdout == second.stdout and ": ok: cuda" in second.stdout
+    assert fresh.stderr == second.stderr  # the warnings, word for word
+    assert len(list((tmp_path / "answers").glob("*.json"))) == 1
+    as_json = subprocess.run(
+        [sys.executable, "-m", "builder", "validate", "workstation-cuda", "--json"],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "DLENV_CACHE_DIR": str(tmp_path), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert as_json.stdout.lstrip().startswith("{"), "flags are never answered from the memo"
+    assert answermemo.lookup("smoke", "workstation-cuda") is None, "only pure commands are answered"
