@@ -83,8 +83,8 @@ def main() -> None:
         }
         old = worktree(args.against, Path(scratch) / "against") if args.against else None
         if old is not None:
-            for command in (["--help"], ["validate", "pytorch-cuda"], ["render", "pytorch-cuda"]):
-                cases[f"{args.against}: dlenv {' '.join(command)}"] = ([*dlenv, *command], env, old)
+            for words in (["--help"], ["validate", "pytorch-cuda"], ["render", "pytorch-cuda"]):
+                cases[f"{args.against}: dlenv {' '.join(words)}"] = ([*dlenv, *words], env, old)
         samples: dict[str, list[float]] = {name: [] for name in cases}
         try:
             for _ in range(args.rounds):
