@@ -30,8 +30,14 @@ def _dquote(value: object) -> str:
 
 @cache
 def _environment() -> jinja2.Environment:
+    from builder import answermemo
+
+    # Compiled templates are kept beside the answer memo (Jinja checks each one against its
+    # source): a render of a profile never rendered before skips compiling them.
+    memo = answermemo.cache_dir()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(paths.templates_dir()),
+        bytecode_cache=_QuietBytecodeCache(memo.parent / "jinja") if memo else None,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -42,6 +48,29 @@ def _environment() -> jinja2.Environment:
     env.filters["dquote"] = _dquote
     env.filters["run_hint"] = runopts.run_hint
     return env
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's file cache, except that a folder it cannot use only costs the compile."""
+
+    def __init__(self, folder: Path) -> None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass
+        super().__init__(str(folder))
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            return
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            return
 
 
 @dataclass(frozen=True)
