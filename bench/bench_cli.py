@@ -70,6 +70,8 @@ def main() -> None:
         no_cache = {**env, "DLENV_NO_CACHE": "1"}
         for command in ("render", "validate"):  # fill the memo
             subprocess.run([*dlenv, command, "pytorch-cuda"], env=env, check=True, capture_output=True)
+        fresh = Path(scratch) / "fresh.yaml"
+        builtin = (REPO / "builder" / "profiles" / "pytorch-cuda.yaml").read_text()
         cases: dict[str, tuple[list[str], dict[str, str], Path]] = {
             "python -c pass (baseline)": ([py, "-c", "pass"], env, REPO),
             "dlenv --help": ([*dlenv, "--help"], env, REPO),
@@ -79,6 +81,8 @@ def main() -> None:
             "dlenv render pytorch-cuda": ([*dlenv, "render", "pytorch-cuda"], env, REPO),
             "hpccm comparable recipe": (hpccm(), env, REPO),
             "dlenv render, memo off": ([*dlenv, "render", "pytorch-cuda"], no_cache, REPO),
+            # A profile never rendered before, on a machine that rendered others (templates compiled).
+            "dlenv render, new profile": ([*dlenv, "render", str(fresh)], env, REPO),
             "dlenv render --all --check": ([*dlenv, "render", "--all", "--check"], env, REPO),
         }
         old = worktree(args.against, Path(scratch) / "against") if args.against else None
@@ -88,6 +92,7 @@ def main() -> None:
         samples: dict[str, list[float]] = {name: [] for name in cases}
         try:
             for _ in range(args.rounds):
+                fresh.write_text(f"{builtin}\n# {time.time_ns()}\n")  # a new memo key each round
                 for name, (cmd, case_env, cwd) in cases.items():
                     samples[name].append(run_once(cmd, case_env, cwd))
         finally:
