@@ -68,34 +68,43 @@ def github(targets: list[Target]) -> str:
         {"name": "Install dlenv", "run": _install()},
     ]
     env = {"PROFILE": "${{ matrix.profile }}"}
-    check = {
-        "name": "check ${{ matrix.profile }}",
-        "if": "github.event_name == 'pull_request' || github.event_name == 'push'",
-        "strategy": {"fail-fast": False, "matrix": matrix},
-        "runs-on": "${{ matrix.runner }}",
-        "permissions": {"contents": "read"},
-        "timeout-minutes": 120,
-        "steps": [
-            *setup,
+    locked_smoke = 'dlenv build "$PROFILE" --locked --smoke --progress plain'
+
+    def per_profile(
+        job: str,
+        when: str,
+        permissions: dict[str, str],
+        steps: list[Any],
+        needs: str | None = None,
+        job_env: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A job run once per profile of the matrix, after the common set-up steps."""
+        return {
+            "name": f"{job} ${{{{ matrix.profile }}}}",
+            "if": when,
+            **({"needs": needs} if needs else {}),
+            "strategy": {"fail-fast": False, "matrix": matrix},
+            "runs-on": "${{ matrix.runner }}",
+            "permissions": permissions,
+            "timeout-minutes": 120,
+            **({"env": job_env} if job_env else {}),
+            "steps": [*setup, *steps],
+        }
+
+    check = per_profile(
+        "check",
+        "github.event_name == 'pull_request' || github.event_name == 'push'",
+        {"contents": "read"},
+        [
             {"name": "The lock matches the profile", "env": env, "run": 'dlenv lock "$PROFILE" --check'},
-            {
-                "name": "Locked build and smoke test",
-                "env": env,
-                "run": 'dlenv build "$PROFILE" --locked --smoke --progress plain',
-            },
+            {"name": "Locked build and smoke test", "env": env, "run": locked_smoke},
         ],
-    }
-    publish = {
-        "name": "publish ${{ matrix.profile }}",
-        "if": "github.event_name == 'push' && github.ref == 'refs/heads/main'",
-        "needs": "check",
-        "strategy": {"fail-fast": False, "matrix": matrix},
-        "runs-on": "${{ matrix.runner }}",
-        "permissions": {"contents": "read", "packages": "write"},
-        "timeout-minutes": 120,
-        "env": {"REGISTRY": "ghcr.io/${{ github.repository_owner }}"},
-        "steps": [
-            *setup,
+    )
+    publish = per_profile(
+        "publish",
+        "github.event_name == 'push' && github.ref == 'refs/heads/main'",
+        {"contents": "read", "packages": "write"},
+        [
             {
                 "uses": LOGIN,
                 "with": {
@@ -115,28 +124,22 @@ def github(targets: list[Target]) -> str:
                 'echo "- \\`${PROFILE}\\`: \\`${pinned}\\`" >> "$GITHUB_STEP_SUMMARY"\n',
             },
         ],
-    }
-    relock = {
-        "name": "relock ${{ matrix.profile }}",
-        "if": "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'",
-        "strategy": {"fail-fast": False, "matrix": matrix},
-        "runs-on": "${{ matrix.runner }}",
-        "permissions": {"contents": "read"},
-        "timeout-minutes": 120,
-        "steps": [
-            *setup,
+        needs="check",
+        job_env={"REGISTRY": "ghcr.io/${{ github.repository_owner }}"},
+    )
+    relock = per_profile(
+        "relock",
+        "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'",
+        {"contents": "read"},
+        [
             {"name": "Re-lock with upgrades", "env": env, "run": 'dlenv lock "$PROFILE" --upgrade'},
-            {
-                "name": "Build and smoke-test the new lock",
-                "env": env,
-                "run": 'dlenv build "$PROFILE" --locked --smoke --progress plain',
-            },
+            {"name": "Build and smoke-test the new lock", "env": env, "run": locked_smoke},
             {
                 "uses": UPLOAD,
                 "with": {"name": "lock-${{ strategy.job-index }}", "path": "${{ matrix.lock }}"},
             },
         ],
-    }
+    )
     relock_pr = {
         "name": "open the relock pull request",
         "needs": "relock",
