@@ -30,27 +30,19 @@ def backend_device(requested: str) -> tuple[str, str]:
     return "cpu", "cpu"
 
 
+def _version() -> str:
+    import keras
+
+    return f"{keras.__version__} ({os.environ.get('KERAS_BACKEND', 'tensorflow')})"
+
+
 def build(model: str):  # type: ignore[no-untyped-def]
     import keras
-    from keras import layers
 
+    net = tasks.keras_net(keras, model)
     if model == "lstm":
-        net = keras.Sequential([keras.Input((tasks.SEQ_LEN, 1)), layers.LSTM(32), layers.Dense(1)])
         net.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
     else:
-        net = keras.Sequential(
-            [
-                keras.Input((28, 28, 1)),
-                layers.Conv2D(6, 5, padding="same", activation="tanh"),
-                layers.AveragePooling2D(2),
-                layers.Conv2D(16, 5, activation="tanh"),
-                layers.AveragePooling2D(2),
-                layers.Flatten(),
-                layers.Dense(120, activation="tanh"),
-                layers.Dense(84, activation="tanh"),
-                layers.Dense(tasks.CLASSES),
-            ]
-        )
         net.compile(
             optimizer=keras.optimizers.Adam(2e-3),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -72,8 +64,7 @@ def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, obj
         x, y = tasks.sine_batch(rng) if model == "lstm" else tasks.image_batch(rng, tmpl)
         losses.append(float(net.train_on_batch(x, y)))
     seconds = time.perf_counter() - start
-    version = f"{keras.__version__} ({os.environ.get('KERAS_BACKEND', 'tensorflow')})"
-    return tasks.trained(version, kind, name, losses, steps, seconds)
+    return tasks.trained(_version(), kind, name, losses, steps, seconds)
 
 
 def perf(device: str, allow_cpu: bool) -> dict[str, object]:
@@ -101,7 +92,7 @@ def perf(device: str, allow_cpu: bool) -> dict[str, object]:
     src = keras.ops.ones((mib * 2**20 // 4,), dtype="float32")
     copy_s = perfstep.seconds_per_call(lambda: keep(keras.ops.copy(src)), sync)
     return perfstep.report(
-        version=f"{keras.__version__} ({os.environ.get('KERAS_BACKEND', 'tensorflow')})",
+        version=_version(),
         device=kind,
         device_name=name,
         dtype=dtype,

@@ -22,22 +22,7 @@ def gpu_device(requested: str) -> tuple[str, str]:
 
 
 def build(model: str) -> tf.keras.Model:
-    layers = tf.keras.layers
-    if model == "lstm":
-        return tf.keras.Sequential([tf.keras.Input((tasks.SEQ_LEN, 1)), layers.LSTM(32), layers.Dense(1)])
-    return tf.keras.Sequential(
-        [
-            tf.keras.Input((28, 28, 1)),
-            layers.Conv2D(6, 5, padding="same", activation="tanh"),
-            layers.AveragePooling2D(2),
-            layers.Conv2D(16, 5, activation="tanh"),
-            layers.AveragePooling2D(2),
-            layers.Flatten(),
-            layers.Dense(120, activation="tanh"),
-            layers.Dense(84, activation="tanh"),
-            layers.Dense(tasks.CLASSES),
-        ]
-    )
+    return tasks.keras_net(tf.keras, model)
 
 
 def train(model: str, device: str, steps: int, allow_cpu: bool) -> dict[str, object]:

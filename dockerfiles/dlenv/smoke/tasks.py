@@ -1,10 +1,13 @@
-"""Synthetic, learnable tasks shared by every framework runner (NumPy only).
+"""Synthetic, learnable tasks shared by every framework runner (NumPy only; the Keras net is
+built from whichever Keras API the runner passes in).
 
 LSTM: read a noisy sine wave of random frequency and phase, predict its next value.
 LeNet-5: classify 28x28 images of ten fixed random templates plus noise.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -56,3 +59,23 @@ def trained(
         "samples": steps * BATCH,
         "seconds": seconds,
     }
+
+
+def keras_net(api: Any, model: str) -> Any:
+    """The seed's LSTM or LeNet-5 as a Sequential, from Keras 3 (`keras`) or `tf.keras`."""
+    layers = api.layers
+    if model == "lstm":
+        return api.Sequential([api.Input((SEQ_LEN, 1)), layers.LSTM(32), layers.Dense(1)])
+    return api.Sequential(
+        [
+            api.Input((28, 28, 1)),
+            layers.Conv2D(6, 5, padding="same", activation="tanh"),
+            layers.AveragePooling2D(2),
+            layers.Conv2D(16, 5, activation="tanh"),
+            layers.AveragePooling2D(2),
+            layers.Flatten(),
+            layers.Dense(120, activation="tanh"),
+            layers.Dense(84, activation="tanh"),
+            layers.Dense(CLASSES),
+        ]
+    )
