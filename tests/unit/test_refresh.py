@@ -13,13 +13,8 @@ from builder.registry.pypi import IndexFile
 from builder.registry.refresh import ScopeEntry, dumps, refresh, wheel_support
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registry"
-SCOPE = {
-    "torch": ScopeEntry("pytorch", "2.14"),
-    "keras": ScopeEntry("keras", "3.12"),
-    "tensorflow": ScopeEntry("tensorflow", "2.21"),
-    "tensorflow-rocm": ScopeEntry("tensorflow", "2.14"),
-    "jax": ScopeEntry("jax", "0.4.31"),
-}
+# The packages the fixtures were recorded for (record.py reads the same file).
+SCOPE = {name: ScopeEntry(**e) for name, e in json.loads((FIXTURES / "scope.json").read_text()).items()}
 
 
 class Replay:
