@@ -163,13 +163,7 @@ def smoke_target_from_labels(client: docker.DockerClient, image: str) -> SmokeTa
         entry = load_matrix().runtime.get(accelerator)  # type: ignore[call-overload]
         if entry is None:
             accelerator, entry = "cpu", load_matrix().runtime["cpu"]
-        runtime = RuntimeOptions(
-            gpus=entry.gpus,
-            devices=entry.devices,
-            group_add=entry.group_add,
-            security_opt=entry.security_opt,
-            shm_size=entry.shm_size,
-        )
+        runtime = RuntimeOptions.of(entry)
     timeout = int(labels.get(names.LABEL_SMOKE_TIMEOUT, "900"))
     fraction = labels.get(names.LABEL_SMOKE_PEAK_FRACTION)
     return SmokeTarget(

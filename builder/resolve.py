@@ -291,13 +291,7 @@ def build_spec(
         ),
         env=tuple(sorted(env.items())),
         user=UserSpec(name=profile.user.name, uid=profile.user.uid, gid=profile.user.gid),
-        runtime=RuntimeOptions(
-            gpus=runtime.gpus,
-            devices=runtime.devices,
-            group_add=runtime.group_add,
-            security_opt=runtime.security_opt,
-            shm_size=runtime.shm_size,
-        ),
+        runtime=RuntimeOptions.of(runtime),
         smoke=SmokeSpec(
             device=acc,
             frameworks=tuple(f.name for f in frameworks if not f.implicit or f.name == "keras"),

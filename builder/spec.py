@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from builder import names
-from builder.matrix import Accelerator
+from builder.matrix import Accelerator, RuntimeEntry
 
 
 class _Frozen(BaseModel):
@@ -52,6 +52,17 @@ class RuntimeOptions(_Frozen):
     group_add: tuple[str, ...]
     security_opt: tuple[str, ...]
     shm_size: str
+
+    @classmethod
+    def of(cls, entry: RuntimeEntry) -> RuntimeOptions:
+        """The matrix's run options for an accelerator, without their source columns."""
+        return cls(
+            gpus=entry.gpus,
+            devices=entry.devices,
+            group_add=entry.group_add,
+            security_opt=entry.security_opt,
+            shm_size=entry.shm_size,
+        )
 
 
 class UserSpec(_Frozen):
