@@ -37,13 +37,14 @@ from urllib.parse import urlsplit
 import docker
 import yaml
 
-from builder import engine, events, pipeline
-from builder.context import make_context
-from builder.prepare import BuildOptions
-from builder.profile import load_profile, parse_profile
-from builder.render import smoke_files
-from builder.resolve import resolve
-from builder.resources import Resources
+from builder import events, pipeline
+from builder.engine import docker_engine as engine
+from builder.engine.resources import Resources
+from builder.inputs.context import make_context
+from builder.inputs.prepare import BuildOptions
+from builder.profile.model import load_profile, parse_profile
+from builder.render.dockerfile import smoke_files
+from builder.resolve.decide import resolve
 from builder.spec import BuildSpec
 
 REPO = Path(__file__).resolve().parent.parent

@@ -71,7 +71,7 @@ def main() -> None:
         for command in ("render", "validate"):  # fill the memo
             subprocess.run([*dlenv, command, "pytorch-cuda"], env=env, check=True, capture_output=True)
         fresh = Path(scratch) / "fresh.yaml"
-        builtin = (REPO / "builder" / "profiles" / "pytorch-cuda.yaml").read_text()
+        builtin = (REPO / "builder" / "profile" / "builtin" / "pytorch-cuda.yaml").read_text()
         cases: dict[str, tuple[list[str], dict[str, str], Path]] = {
             "python -c pass (baseline)": ([py, "-c", "pass"], env, REPO),
             "dlenv --help": ([*dlenv, "--help"], env, REPO),

@@ -15,7 +15,7 @@ def _answer_from_memo(argv: list[str]) -> bool:
     """`dlenv render|validate PROFILE` answered from the memo, before any heavy import."""
     if len(argv) != 2 or argv[1].startswith("-"):
         return False
-    from builder import answermemo
+    from builder.render import memo as answermemo
 
     hit = answermemo.lookup(argv[0], argv[1])
     if hit is None:
@@ -34,7 +34,7 @@ def _answer_from_memo(argv: list[str]) -> bool:
 def main() -> None:
     # dlenv uses no pydantic plugins; looking for them scans every installed distribution.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from builder import interrupts
+    from builder.engine import interrupts
 
     interrupts.install()
     try:

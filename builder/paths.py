@@ -20,16 +20,21 @@ def templates_dir() -> Path:
 
 
 def matrix_file() -> Path:
-    return PACKAGE_DIR / "data" / "matrix.yaml"
+    return PACKAGE_DIR / "facts" / "matrix.yaml"
 
 
 def registry_file() -> Path:
     """Registry-derived compatibility data, written by `dlenv matrix refresh`."""
-    return PACKAGE_DIR / "data" / "registry.json"
+    return PACKAGE_DIR / "facts" / "registry.json"
+
+
+def in_image_script(name: str) -> Path:
+    """A script dlenv runs inside an image it built (installed-set check, content manifest)."""
+    return PACKAGE_DIR / "pin" / "in_image" / name
 
 
 def builtin_profiles_dir() -> Path:
-    return PACKAGE_DIR / "profiles"
+    return PACKAGE_DIR / "profile" / "builtin"
 
 
 def smoke_scripts_dir() -> Path:

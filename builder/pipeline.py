@@ -15,21 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder import engine, names
+from builder import names
+from builder.engine import docker_engine as engine
 from builder.errors import BuildFailed, CheckFailed
 from builder.events import BuildFinished, BuildStarted, Emit, Note, SmokeStarted, ignore
-from builder.inputserver import InputServer, choose_delivery, choose_installer
-from builder.layout import INPUTS_PORT, Layout
-from builder.perf import NO_FLOORS, PerfFloors, judge_peak_fraction
-from builder.prepare import BuildOptions, apply_options, has_credentials, prepare_build
-from builder.smoke import SmokeReport, run_smoke
+from builder.inputs.layout import INPUTS_PORT, Layout
+from builder.inputs.prepare import BuildOptions, apply_options, has_credentials, prepare_build
+from builder.inputs.server import InputServer, choose_delivery, choose_installer
+from builder.smoke.perf import NO_FLOORS, PerfFloors, judge_peak_fraction
+from builder.smoke.run import SmokeReport, run_smoke
 from builder.spec import BuildSpec, RuntimeOptions
 
 if TYPE_CHECKING:
     import docker
 
-    from builder.lockfile import LockFile
-    from builder.resources import Resources
+    from builder.engine.resources import Resources
+    from builder.pin.lockfile import LockFile
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def build_image(
     With a lock: FROM the pinned base (a local-only base must still have the locked image ID),
     every wheel hash-checked, the installed set compared with the lock inside the build.
     """
-    from builder.engine import BuildContainer, BuiltImage
+    from builder.engine.docker_engine import BuildContainer, BuiltImage
 
     if lock is not None:
         check_locked_base(client, lock)
@@ -158,7 +159,7 @@ def smoke_target_from_labels(client: docker.DockerClient, image: str) -> SmokeTa
     if raw:
         runtime = RuntimeOptions.model_validate(json.loads(raw))
     else:  # not built by dlenv: the accelerator's usual options
-        from builder.matrix import load_matrix
+        from builder.facts.matrix import load_matrix
 
         entry = load_matrix().runtime.get(accelerator)  # type: ignore[call-overload]
         if entry is None:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from builder import names
-from builder.matrix import Accelerator, RuntimeEntry
+from builder.facts.matrix import Accelerator, RuntimeEntry
 
 
 class _Frozen(BaseModel):

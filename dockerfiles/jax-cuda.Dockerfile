@@ -4,7 +4,7 @@
 #   accelerator  cuda 13.2 (host driver >= 595.58.03)
 #   os / python  ubuntu24.04 / 3.12
 #   jax          0.10.2 (cuda13)
-#   spec digest  c746b440ca58f9266df7d13d33b859b832c2ebb8d177cac795820b2c23a9921e
+#   spec digest  80fb4236d573d270d000895ac1da04f78c5c5dd18c969a97489d8077a7a6dd40
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -65,7 +65,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:13.2.1-base-ubuntu24.04" \
       io.dlenv.profile="jax-cuda" \
-      io.dlenv.spec-digest="c746b440ca58f9266df7d13d33b859b832c2ebb8d177cac795820b2c23a9921e" \
+      io.dlenv.spec-digest="80fb4236d573d270d000895ac1da04f78c5c5dd18c969a97489d8077a7a6dd40" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.2" \
       io.dlenv.python="3.12" \

@@ -5,7 +5,7 @@
 #   os / python  ubuntu24.04 / 3.12
 #   keras        3.15.1 (any)
 #   jax          0.12.0.1 (cuda13, as the Keras backend)
-#   spec digest  074caea93b975efa351ca941b503ba12adee70340d69e50392de9bc7ca1d801c
+#   spec digest  9474cbf5f4bbd5d6d4cd1ea8d6389e6fded53650007c1375fa0842faed04fe4a
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -68,7 +68,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with keras=3.15.1,jax=0.12.0.1" \
       org.opencontainers.image.base.name="nvidia/cuda:13.2.1-base-ubuntu24.04" \
       io.dlenv.profile="keras-cuda" \
-      io.dlenv.spec-digest="074caea93b975efa351ca941b503ba12adee70340d69e50392de9bc7ca1d801c" \
+      io.dlenv.spec-digest="9474cbf5f4bbd5d6d4cd1ea8d6389e6fded53650007c1375fa0842faed04fe4a" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.2" \
       io.dlenv.python="3.12" \

@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   tensorflow   2.21.0 (cpu)
-#   spec digest  576a1d15c513b752220fe6c7f5cf3bca657c2dbe69a5c728fd305352668ba0ca
+#   spec digest  ca78b06c5fa27b1c909abf22046a4e4b6df7c6daf35bdcdd640f043e262183d7
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -61,7 +61,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="tensorflow-cpu" \
-      io.dlenv.spec-digest="576a1d15c513b752220fe6c7f5cf3bca657c2dbe69a5c728fd305352668ba0ca" \
+      io.dlenv.spec-digest="ca78b06c5fa27b1c909abf22046a4e4b6df7c6daf35bdcdd640f043e262183d7" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

@@ -4,7 +4,7 @@
 #   accelerator  cuda 12.9 (host driver >= 575.57.08)
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.21.0 (and-cuda)
-#   spec digest  2bb762842e1d8b693b6d94348864a137013332a6af37d1316b028371cca35120
+#   spec digest  d4b7cc40749c9119d4d57622e78d57fdc5bab9143c1ef3dc8eef1eeeaa3eb464
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -65,7 +65,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="nvidia/cuda:12.9.1-base-ubuntu24.04" \
       io.dlenv.profile="tensorflow-cuda" \
-      io.dlenv.spec-digest="2bb762842e1d8b693b6d94348864a137013332a6af37d1316b028371cca35120" \
+      io.dlenv.spec-digest="d4b7cc40749c9119d4d57622e78d57fdc5bab9143c1ef3dc8eef1eeeaa3eb464" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.9" \
       io.dlenv.python="3.12" \

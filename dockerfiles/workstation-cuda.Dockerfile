@@ -7,7 +7,7 @@
 #   tensorflow   2.21.0 (and-cuda)
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cuda12)
-#   spec digest  be21dccc0be62e8abd9ec1248c9eb9827768456003a00acf69d52e07571087b6
+#   spec digest  e76677e6d4679b017f664229fc3a8ee8fa86b48ea59fad79d8d009ce00a57f2b
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #   warning      pytorch 2.13.0+cu126: its nvidia-* pins are published only on its vendor index; `dlenv validate --resolve` checks them where that index is reachable.
 #
@@ -93,7 +93,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0,tensorflow=2.21.0,keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:12.9.1-base-ubuntu24.04" \
       io.dlenv.profile="workstation-cuda" \
-      io.dlenv.spec-digest="be21dccc0be62e8abd9ec1248c9eb9827768456003a00acf69d52e07571087b6" \
+      io.dlenv.spec-digest="e76677e6d4679b017f664229fc3a8ee8fa86b48ea59fad79d8d009ce00a57f2b" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.9" \
       io.dlenv.python="3.12" \

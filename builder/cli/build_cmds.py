@@ -70,11 +70,12 @@ def build(
     ] = None,
 ) -> None:
     """Build a profile's image through the Docker SDK, optionally smoke-testing and pushing it."""
-    from builder import engine, pipeline
-    from builder.prepare import BuildOptions
-    from builder.profile import is_image_ref
-    from builder.resolve import resolve
-    from builder.resources import Resources
+    from builder import pipeline
+    from builder.engine import docker_engine as engine
+    from builder.engine.resources import Resources
+    from builder.inputs.prepare import BuildOptions
+    from builder.profile.model import is_image_ref
+    from builder.resolve.decide import resolve
 
     show = Progress(progress)
     check_ca_bundle(ca_bundle)
@@ -84,7 +85,7 @@ def build(
     if lock_file is not None and not locked:
         raise UsageError("--lock goes with --locked")
     if push_ref is not None:
-        from builder.push import parse_reference
+        from builder.pin.push import parse_reference
 
         parse_reference(push_ref)
     prof, path = load(profile)
@@ -122,7 +123,7 @@ def build(
             if not report.ok:
                 raise SmokeFailed(report.explain())
         if push_ref is not None:
-            from builder.push import push
+            from builder.pin.push import push
 
             pushed = push(client, result.image_id, push_ref, resources=resources, emit=show)
             out.print(pushed.pinned)
@@ -148,10 +149,11 @@ def smoke_cmd(
 ) -> None:
     """Run an image's smoke test: train an LSTM and LeNet-5 on its accelerator, time a matrix
     product and a device copy."""
-    from builder import engine, names, pipeline
-    from builder.perf import PerfFloors
-    from builder.profile import profile_source
-    from builder.resources import Resources
+    from builder import names, pipeline
+    from builder.engine import docker_engine as engine
+    from builder.engine.resources import Resources
+    from builder.profile.model import profile_source
+    from builder.smoke.perf import PerfFloors
 
     for option, value, top in (
         ("--min-tflops", min_tflops, 1e6),

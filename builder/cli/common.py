@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from rich.status import Status
 
     from builder.events import Event
-    from builder.profile import Profile
-    from builder.smoke import SmokeReport, SmokeResult
+    from builder.profile.model import Profile
+    from builder.smoke.run import SmokeReport, SmokeResult
     from builder.spec import BuildSpec
 
 out = Console(soft_wrap=True, highlight=False)
@@ -72,7 +72,7 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from builder import interrupts
+        from builder.engine import interrupts
 
         try:
             result = command(*args, **kwargs)
@@ -95,13 +95,13 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def load(ref: str) -> tuple[Profile, Path]:
-    from builder.profile import load_profile
+    from builder.profile.model import load_profile
 
     return load_profile(ref)
 
 
 def resolve_ref(ref: str) -> tuple[BuildSpec, Path]:
-    from builder.resolve import resolve
+    from builder.resolve.decide import resolve
 
     profile, path = load(ref)
     return resolve(profile), path
@@ -142,7 +142,7 @@ class Progress:
         if self.mode != "auto":
             yield self
             return
-        from builder.interrupts import signals_to_main_thread
+        from builder.engine.interrupts import signals_to_main_thread
 
         status = err.status("starting")
         with signals_to_main_thread():  # the spinner's thread must not take Ctrl-C

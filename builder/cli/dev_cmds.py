@@ -30,7 +30,7 @@ from builder.errors import CheckFailed, UsageError
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
-    from builder.devenv import PortMapping
+    from builder.dev.container import PortMapping
     from builder.spec import BuildSpec
 
 dev_app = typer.Typer(
@@ -41,7 +41,7 @@ app.add_typer(dev_app, name="dev")
 
 def _require_gpu_host(spec: BuildSpec) -> None:
     """A GPU profile on a host whose GPU is not ready: stop before building (doctor's checks)."""
-    from builder import doctor
+    from builder.host import doctor
 
     if spec.accelerator == "cpu":
         return
@@ -60,7 +60,7 @@ def _require_gpu_host(spec: BuildSpec) -> None:
 def _port_mappings(
     ports: list[str], jupyter: bool, jupyter_host: str, jupyter_port: int
 ) -> list[PortMapping]:
-    from builder import devenv
+    from builder.dev import container as devenv
 
     mappings = [devenv.parse_port(p) for p in ports]
     if jupyter:
@@ -87,7 +87,8 @@ def _reuse_conflicts(container: Container, folder: Path, images: set[str], jupyt
 
 
 def _reuse(container: Container) -> None:
-    from builder import engine, names
+    from builder import names
+    from builder.engine import docker_engine as engine
 
     if container.status != "running":
         with engine.answering(f"starting {container.name}"):
@@ -136,10 +137,13 @@ def dev_up(
     progress: ProgressOpt = "auto",
 ) -> None:
     """Start (or reuse) a dev container; prints its name on stdout."""
-    from builder import devenv, engine, names, pipeline, runopts
-    from builder.prepare import BuildOptions
-    from builder.resolve import resolve
-    from builder.resources import Resources
+    from builder import names, pipeline
+    from builder.dev import container as devenv
+    from builder.engine import docker_engine as engine
+    from builder.engine.resources import Resources
+    from builder.inputs.prepare import BuildOptions
+    from builder.render import runopts
+    from builder.resolve.decide import resolve
 
     show = Progress(progress)
     check_inputs(inputs)
@@ -230,7 +234,8 @@ def dev_up(
 @guarded
 def dev_down(profile: ProfileArg) -> None:
     """Stop and remove a profile's dev container (the workspace is untouched)."""
-    from builder import engine, names
+    from builder import names
+    from builder.engine import docker_engine as engine
 
     client = engine.connect()
     if profile.startswith("dlenv-dev-"):
@@ -251,7 +256,8 @@ def dev_down(profile: ProfileArg) -> None:
 @guarded
 def dev_ls(json_out: JsonOpt = False) -> None:
     """List dlenv's dev containers."""
-    from builder import engine, names
+    from builder import names
+    from builder.engine import docker_engine as engine
 
     client = engine.connect()
     rows = []
@@ -286,7 +292,7 @@ def dev_vscode(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that differ.")] = False,
 ) -> None:
     """Write a VS Code dev container definition (devcontainer.json + Dockerfile) for a profile."""
-    from builder import devenv
+    from builder.dev import container as devenv
 
     spec, _ = resolve_ref(profile)
     files = devenv.vscode_files(spec)

@@ -13,7 +13,7 @@ from builder.cli.common import JsonOpt, app, err, guarded, out, resolve_ref
 from builder.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
-    from builder.doctor import Check
+    from builder.host.doctor import Check
 
 _STYLES = {"ok": "green", "fail": "bold red", "warn": "yellow", "advice": "cyan", "info": "blue"}
 
@@ -35,7 +35,7 @@ def doctor(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --suggest FILE.")] = False,
 ) -> None:
     """Is this host ready to build and run a profile? Exit 1 when something blocks it."""
-    from builder import doctor as doc
+    from builder.host import doctor as doc
 
     if suggest is not None and suggest.exists() and not force:
         raise UsageError(f"--suggest: {suggest} exists; pass --force to overwrite it")

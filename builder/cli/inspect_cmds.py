@@ -30,7 +30,7 @@ from builder.errors import UsageError
 @guarded
 def profiles(json_out: JsonOpt = False) -> None:
     """List the built-in profiles."""
-    from builder.profile import builtin_profile_names
+    from builder.profile.model import builtin_profile_names
 
     rows: list[dict[str, Any]] = []
     for name in builtin_profile_names():
@@ -77,7 +77,7 @@ def validate(
 ) -> None:
     """Resolve a profile against the matrix; --json prints the BuildSpec."""
     if schema:
-        from builder.profile import profile_json_schema
+        from builder.profile.model import profile_json_schema
 
         out.print_json(json.dumps(profile_json_schema()))
         return
@@ -85,9 +85,9 @@ def validate(
     warn(spec)
     data = spec.as_json()
     if real:
-        from builder.prepare import BuildOptions, sources_for
-        from builder.uvresolve import Platform
-        from builder.uvresolve import resolve as uv_resolve
+        from builder.inputs.prepare import BuildOptions, sources_for
+        from builder.resolve.uv import Platform
+        from builder.resolve.uv import resolve as uv_resolve
 
         check_ca_bundle(ca_bundle)
         _, sources = sources_for(
@@ -118,7 +118,7 @@ def validate(
         f"{spec.python}, {fws}; base {spec.base_image}\n"
     )
     if not real and not pip_from_host and ca_bundle is None:
-        from builder import answermemo
+        from builder.render import memo as answermemo
 
         answermemo.store("validate", profile, line, list(spec.warnings))  # the next one is a lookup
     sys.stdout.write(line)
@@ -143,14 +143,14 @@ def render(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.")] = False,
 ) -> None:
     """Render a profile's Dockerfile (stdout or -o FILE), or all built-ins with --all."""
-    from builder import render as rendering
+    from builder.render import dockerfile as rendering
 
     if all_ == (profile is not None):
         raise UsageError("give either PROFILE or --all")
     if check and not all_:
         raise UsageError("--check goes with --all")
     if profile is None:
-        from builder.profile import builtin_profile_names
+        from builder.profile.model import builtin_profile_names
 
         files = rendering.generated_files(resolve_ref(n)[0] for n in builtin_profile_names())
         if check:
@@ -164,7 +164,7 @@ def render(
     warn(spec)
     text = rendering.render_dockerfile(spec)
     if output is None:
-        from builder import answermemo
+        from builder.render import memo as answermemo
 
         answermemo.store("render", profile, text, list(spec.warnings))  # the next `render` is a lookup
         sys.stdout.write(text)

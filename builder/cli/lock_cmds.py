@@ -25,7 +25,7 @@ from builder.cli.common import (
 from builder.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
-    from builder.lockfile import LockFile
+    from builder.pin.lockfile import LockFile
     from builder.spec import BuildSpec
 
 LockOpt = Annotated[
@@ -42,8 +42,8 @@ LockOpt = Annotated[
 def lock_path(profile: str, lock: Path | None) -> tuple[BuildSpec, Path, Path]:
     """The resolved spec, the profile's folder, and the lock file to use."""
     from builder import paths
-    from builder.lockfile import default_path
-    from builder.resolve import resolve
+    from builder.pin.lockfile import default_path
+    from builder.resolve.decide import resolve
 
     prof, path = load(profile)
     spec = resolve(prof)
@@ -53,8 +53,8 @@ def lock_path(profile: str, lock: Path | None) -> tuple[BuildSpec, Path, Path]:
 
 def fresh_lock(spec: BuildSpec, path: Path) -> LockFile:
     """The lock file, checked against the profile (exit 1 when missing or stale)."""
-    from builder import lockfile
-    from builder.locker import platform_of
+    from builder.pin import lockfile
+    from builder.pin.lock import platform_of
 
     return lockfile.check(path, spec, platform_of(spec))
 
@@ -93,11 +93,12 @@ def lock(
         fresh_lock(spec, path)
         err.print(f"{path} is up to date")
         return
-    from builder import engine, lockfile
+    from builder.engine import docker_engine as engine
     from builder.errors import EngineUnavailable
-    from builder.locker import make_lock
-    from builder.locker import pylock as as_pylock
-    from builder.prepare import BuildOptions, sources_for
+    from builder.inputs.prepare import BuildOptions, sources_for
+    from builder.pin import lockfile
+    from builder.pin.lock import make_lock
+    from builder.pin.lock import pylock as as_pylock
 
     check_ca_bundle(ca_bundle)
     if pylock is not None and not (
@@ -143,10 +144,10 @@ def push(
     json_out: JsonOpt = False,
 ) -> None:
     """Push an image with an explicit tag; prints REPO@sha256:... (or JSON)."""
-    from builder import engine
-    from builder.push import parse_reference
-    from builder.push import push as push_image
-    from builder.resources import Resources
+    from builder.engine import docker_engine as engine
+    from builder.engine.resources import Resources
+    from builder.pin.push import parse_reference
+    from builder.pin.push import push as push_image
 
     parse_reference(ref)  # a bad reference is an input error before any engine call
     client = engine.connect()
@@ -168,9 +169,10 @@ def verify(
     json_out: JsonOpt = False,
 ) -> None:
     """Content digest of what an image installed (file times ignored); exit 1 on a mismatch."""
-    from builder import engine, lockfile
-    from builder.resources import Resources
-    from builder.verify import against_lock, first_differences, manifest
+    from builder.engine import docker_engine as engine
+    from builder.engine.resources import Resources
+    from builder.pin import lockfile
+    from builder.pin.verify import against_lock, first_differences, manifest
 
     locked = lockfile.read(lock_file) if lock_file else None
     client = engine.connect()
@@ -202,7 +204,7 @@ def ci_cmd(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing FILE.")] = False,
 ) -> None:
     """Print a starter CI workflow: lock check + locked build + smoke, publish, weekly re-lock."""
-    from builder import ci
+    from builder.pin import ci
 
     if system not in ("github", "gitlab"):
         raise UsageError(f"dlenv ci: choose github or gitlab, not {system!r}")

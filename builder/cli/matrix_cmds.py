@@ -11,8 +11,8 @@ import typer
 from builder.cli.common import JsonOpt, app, err, guarded, out
 
 if TYPE_CHECKING:
-    from builder.matrix import Accelerator, Matrix
-    from builder.registry.data import Registry
+    from builder.facts.matrix import Accelerator, Matrix
+    from builder.facts.registry import Registry
 
 matrix_app = typer.Typer(
     help="Print the compatibility matrix, with the source and date of every row.",
@@ -28,7 +28,7 @@ def framework_rows(matrix: Matrix, registry: Registry, name: str) -> list[dict[s
     """Each release of a framework with its Pythons and its builds per accelerator."""
     from packaging.version import Version
 
-    from builder.builds import builds_of
+    from builder.resolve.builds import builds_of
 
     fw = matrix.frameworks[name]
     rows = []
@@ -70,8 +70,8 @@ def matrix(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Print the compatibility matrix, with the source and date of every row."""
     if ctx.invoked_subcommand is not None:
         return
-    from builder.matrix import load_matrix
-    from builder.registry.data import load_registry
+    from builder.facts.matrix import load_matrix
+    from builder.facts.registry import load_registry
 
     m, registry = load_matrix(), load_registry()
     frameworks = {name: framework_rows(m, registry, name) for name in m.frameworks}
@@ -135,7 +135,9 @@ def _short(build: dict[str, Any]) -> str:
 def refresh(
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Write here instead of the packaged builder/data/registry.json."),
+        typer.Option(
+            "-o", "--output", help="Write here instead of the packaged builder/facts/registry.json."
+        ),
     ] = None,
     index_url: Annotated[
         str | None, typer.Option("--index-url", help="A PEP 691 simple index (default: the matrix's, PyPI).")
@@ -143,10 +145,10 @@ def refresh(
 ) -> None:
     """Maintainers: regenerate the registry-derived data from the package index."""
     from builder import paths
-    from builder.matrix import load_matrix
-    from builder.registry.pypi import HttpFetcher
-    from builder.registry.refresh import ScopeEntry, dumps
-    from builder.registry.refresh import refresh as run_refresh
+    from builder.facts.matrix import load_matrix
+    from builder.facts.pypi import HttpFetcher
+    from builder.facts.refresh import ScopeEntry, dumps
+    from builder.facts.refresh import refresh as run_refresh
 
     m = load_matrix()
     index = index_url or m.registry.index

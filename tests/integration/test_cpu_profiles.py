@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from builder.profile import load_profile
-from builder.resolve import resolve
+from builder.profile.model import load_profile
+from builder.resolve.decide import resolve
 
 from .conftest import dlenv, layer_paths
 

@@ -97,7 +97,9 @@ def test_another_uid_reuses_every_layer_below_the_user(
 ) -> None:
     """What a dev image for another UID costs: the user's own layers, nothing else."""
     profile = tmp_path / "pytorch-cpu.yaml"  # same name and content as the built-in, other UID
-    builtin = (Path(__file__).resolve().parents[2] / "builder" / "profiles" / "pytorch-cpu.yaml").read_text()
+    builtin = (
+        Path(__file__).resolve().parents[2] / "builder" / "profile" / "builtin" / "pytorch-cpu.yaml"
+    ).read_text()
     profile.write_text(builtin + "user: {name: other, uid: 4321, gid: 4321}\n")
     run = dlenv(
         "build", str(profile), "--pip-from-host", "--progress", "json", "-t", "dlenv-test/other-uid:1"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from builder import answermemo, paths
+from builder import paths
+from builder.render import memo as answermemo
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from builder import engine
-from builder.context import make_context
+from builder.engine import docker_engine as engine
 from builder.errors import BuildFailed, ProfileError
 from builder.events import BuildStep
-from builder.pipconf import build_inputs, read_host_pip
-from builder.prepare import BuildOptions, prepare_build
-from builder.profile import load_profile
-from builder.resolve import resolve
+from builder.inputs.context import make_context
+from builder.inputs.pip_settings import build_inputs, read_host_pip
+from builder.inputs.prepare import BuildOptions, prepare_build
+from builder.profile.model import load_profile
+from builder.resolve.decide import resolve
 from tests.fakes import FakeClient, successful_build
 
 

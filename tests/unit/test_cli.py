@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from builder.cli import app
-from builder.profile import builtin_profile_names
+from builder.profile.model import builtin_profile_names
 
 
 def test_profiles_json(runner: CliRunner) -> None:
@@ -20,7 +20,7 @@ def test_profiles_json(runner: CliRunner) -> None:
 
 
 def test_matrix_json_has_every_release_with_builds_and_sources(runner: CliRunner) -> None:
-    from builder.registry.data import load_registry
+    from builder.facts.registry import load_registry
 
     result = runner.invoke(app, ["matrix", "--json"])
     assert result.exit_code == 0

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from builder import engine, pipeline
+from builder import pipeline
 from builder.cli import app
+from builder.engine import docker_engine as engine
 from builder.errors import EngineUnavailable
-from builder.smoke import SmokeReport, SmokeResult
+from builder.smoke.run import SmokeReport, SmokeResult
 from tests.fakes import FakeClient, successful_build
 
 GOOD = SmokeResult(

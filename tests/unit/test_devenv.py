@@ -11,11 +11,11 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from builder import devenv
 from builder.cli import app
+from builder.dev import container as devenv
 from builder.errors import ProfileError
-from builder.profile import load_profile
-from builder.resolve import resolve
+from builder.profile.model import load_profile
+from builder.resolve.decide import resolve
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures" / "devcontainer.schema.json").read_text()

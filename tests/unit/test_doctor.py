@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from builder import doctor
-from builder.doctor import DockerFacts, HostFacts
-from builder.hostprobe import (
+from builder.facts.matrix import load_matrix
+from builder.host import doctor
+from builder.host.doctor import DockerFacts, HostFacts
+from builder.host.probe import (
     CpuInfo,
     parse_amd_smi_static,
     parse_cpuinfo,
@@ -18,9 +19,8 @@ from builder.hostprobe import (
     parse_rocm_smi_productname,
     parse_rocminfo,
 )
-from builder.matrix import load_matrix
-from builder.profile import load_profile, parse_profile
-from builder.resolve import resolve
+from builder.profile.model import load_profile, parse_profile
+from builder.resolve.decide import resolve
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "host"
 M = load_matrix()

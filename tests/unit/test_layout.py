@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
-from builder import engine
-from builder.engine import EngineFacts
+from builder.engine import docker_engine as engine
+from builder.engine.docker_engine import EngineFacts
 from builder.errors import BuildFailed, UsageError
-from builder.inputserver import InputServer, choose_delivery, choose_installer
-from builder.layout import INPUTS_HOST, INPUTS_PORT, Layout, make_bundle
-from builder.prepare import BuildOptions, has_credentials, prepare_build
-from builder.profile import load_profile
-from builder.render import render_dockerfile
-from builder.resolve import resolve
+from builder.inputs.layout import INPUTS_HOST, INPUTS_PORT, Layout, make_bundle
+from builder.inputs.prepare import BuildOptions, has_credentials, prepare_build
+from builder.inputs.server import InputServer, choose_delivery, choose_installer
+from builder.profile.model import load_profile
+from builder.render.dockerfile import render_dockerfile
+from builder.resolve.decide import resolve
 from builder.spec import BuildSpec
 from tests.fakes import FakeClient
 
@@ -203,7 +203,7 @@ def test_input_server_takes_the_fixed_port_on_another_address_when_one_is_busy()
 @pytest.mark.parametrize("locked", [False, True])
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_served_dockerfiles_pass_hadolint(tmp_path: Path, locked: bool, installer: str) -> None:
-    from builder.render import LockedBuild
+    from builder.render.dockerfile import LockedBuild
 
     lock = LockedBuild("debian@sha256:" + "a" * 64, "sha256:" + "a" * 64, "sha256:" + "b" * 64, 1700000000)
     layout = Layout("served", installer, bundles=(("frameworks", "f.tar"), ("extras", "e.tar")))  # type: ignore[arg-type]

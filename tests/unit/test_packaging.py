@@ -33,9 +33,9 @@ def test_wheel_is_self_contained(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for required in (
         "builder/_templates/Dockerfile.j2",
-        "builder/profiles/pytorch-cpu.yaml",
-        "builder/data/matrix.yaml",
-        "builder/data/registry.json",
+        "builder/profile/builtin/pytorch-cpu.yaml",
+        "builder/facts/matrix.yaml",
+        "builder/facts/registry.json",
         "builder/_smoke/smoke.py",
         "builder/_smoke/dlenv-smoke",
     ):

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builder.errors import ProfileError
-from builder.profile import Profile, parse_profile
-from builder.render import render_dockerfile
-from builder.resolve import resolve
+from builder.profile.model import Profile, parse_profile
+from builder.render.dockerfile import render_dockerfile
+from builder.resolve.decide import resolve
 
 BASE = {"name": "t", "accelerator": "cpu", "frameworks": {"pytorch": "2.13"}}
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

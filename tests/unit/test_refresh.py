@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from builder.registry.data import Registry
-from builder.registry.pypi import IndexFile
-from builder.registry.refresh import ScopeEntry, dumps, refresh, wheel_support
+from builder.facts.pypi import IndexFile
+from builder.facts.refresh import ScopeEntry, dumps, refresh, wheel_support
+from builder.facts.registry import Registry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registry"
 # The packages the fixtures were recorded for (record.py reads the same file).

@@ -14,10 +14,10 @@ from packaging.version import Version
 
 from builder import paths
 from builder.errors import ResolveError
-from builder.matrix import load_matrix
-from builder.profile import parse_profile
-from builder.registry.data import load_registry
-from builder.resolve import resolve
+from builder.facts.matrix import load_matrix
+from builder.facts.registry import load_registry
+from builder.profile.model import parse_profile
+from builder.resolve.decide import resolve
 from builder.spec import BuildSpec
 
 M = load_matrix()

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from builder import paths, render
+from builder import paths
 from builder.cli import app
-from builder.profile import builtin_profile_names, load_profile, parse_profile
-from builder.resolve import resolve
+from builder.profile.model import builtin_profile_names, load_profile, parse_profile
+from builder.render import dockerfile as render
+from builder.resolve.decide import resolve
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILES = sorted((REPO / "dockerfiles").glob("*.Dockerfile"))

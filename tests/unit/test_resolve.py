@@ -8,10 +8,10 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from builder.errors import ResolveError
-from builder.matrix import CudaEntry, load_matrix
-from builder.profile import builtin_profile_names, load_profile, parse_profile
-from builder.registry.data import load_registry
-from builder.resolve import resolve
+from builder.facts.matrix import CudaEntry, load_matrix
+from builder.facts.registry import load_registry
+from builder.profile.model import builtin_profile_names, load_profile, parse_profile
+from builder.resolve.decide import resolve
 from builder.spec import BuildSpec
 
 M = load_matrix()

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from packaging.version import Version
 
 from builder.errors import ResolveError
-from builder.matrix import Accelerator, load_matrix
-from builder.profile import Profile, parse_profile
-from builder.registry.data import load_registry
-from builder.resolve import resolve
+from builder.facts.matrix import Accelerator, load_matrix
+from builder.facts.registry import load_registry
+from builder.profile.model import Profile, parse_profile
+from builder.resolve.decide import resolve
 
 M = load_matrix()
 R = load_registry()

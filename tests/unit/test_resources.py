@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from docker.errors import ImageNotFound, NotFound
 
+from builder.engine.resources import Resources
 from builder.errors import EngineUnavailable, Interrupted
-from builder.resources import Resources
 
 
 class _Api:
@@ -81,7 +81,7 @@ def test_a_container_the_engine_cannot_start_is_exit_3_with_what_to_do() -> None
     """dev up's container start fails inside the engine: a clear error, never a traceback."""
     from docker.errors import APIError
 
-    from builder import engine
+    from builder.engine import docker_engine as engine
     from builder.errors import ContainerStartFailed
 
     class Containers:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from builder import paths, runopts
-from builder.smoke import SmokeReport, SmokeResult, parse_results
+from builder import paths
+from builder.render import runopts
+from builder.smoke.run import SmokeReport, SmokeResult, parse_results
 from builder.spec import RuntimeOptions
 
 _spec = importlib.util.spec_from_file_location("dlenv_smoke", paths.smoke_scripts_dir() / "smoke.py")

@@ -1,0 +1,121 @@
+"""What `dlenv doctor` reads from the host: the engine, GPUs, CPU, memory and disk.
+
+Plain data, gathered once; the verdicts on it live in `doctor` and `gpuchecks`, so every rule
+is unit-tested on recorded facts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from packaging.version import InvalidVersion, Version
+
+from builder.errors import EngineUnavailable
+from builder.host import probe as hostprobe
+from builder.host.probe import AmdGpu, CpuInfo, NvidiaReport
+
+Status = Literal["ok", "fail", "warn", "advice", "info"]
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class DockerFacts:
+    reachable: bool
+    address: str
+    error: str | None = None
+    version: str | None = None
+    storage_driver: str | None = None
+    root_dir: str | None = None
+    runtimes: tuple[str, ...] = ()
+    checked: bool = True  # False: the caller talks to the engine itself and skipped this
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    docker: DockerFacts
+    nvidia: NvidiaReport | None  # None: nvidia-smi is not installed
+    amd: list[AmdGpu] | None  # None: rocminfo is not installed
+    kfd: bool
+    render_nodes: list[str]
+    groups: set[str]
+    is_root: bool
+    cpu: CpuInfo
+    memory_bytes: int
+    disk_free_bytes: int | None
+    disk_path: str
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["groups"] = sorted(self.groups)
+        data["cpu"] = {
+            "model": self.cpu.model,
+            "cores": self.cpu.cores,
+            "avx": self.cpu.avx,
+            "avx2": self.cpu.avx2,
+            "avx512": self.cpu.avx512,
+        }
+        return data
+
+
+def gather_docker() -> DockerFacts:
+    from builder.engine import docker_engine as engine
+
+    address = engine.engine_address()
+    try:
+        client = engine.connect(timeout=10)
+    except EngineUnavailable as exc:
+        return DockerFacts(False, address, error=exc.message)
+    info = client.info()
+    return DockerFacts(
+        True,
+        address,
+        version=str(info.get("ServerVersion")),
+        storage_driver=str(info.get("Driver")),
+        root_dir=str(info.get("DockerRootDir") or ""),
+        runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
+    )
+
+
+def gather_facts(*, include_engine: bool = True) -> HostFacts:
+    """Everything doctor reads from the host; include_engine=False leaves Docker alone."""
+    from builder.engine import docker_engine as engine
+
+    docker = gather_docker() if include_engine else DockerFacts(False, engine.engine_address(), checked=False)
+    local = docker.address.startswith("unix://")
+    disk_path = docker.root_dir if (local and docker.root_dir and os.path.isdir(docker.root_dir)) else "/"
+    try:
+        free: int | None = shutil.disk_usage(disk_path).free
+    except OSError:
+        free = None
+    return HostFacts(
+        docker=docker,
+        nvidia=hostprobe.collect_nvidia(),
+        amd=hostprobe.collect_amd(),
+        kfd=os.path.exists("/dev/kfd"),
+        render_nodes=hostprobe.render_nodes(),
+        groups=hostprobe.user_groups(),
+        is_root=os.geteuid() == 0,
+        cpu=hostprobe.collect_cpu(),
+        memory_bytes=hostprobe.collect_memory(),
+        disk_free_bytes=free,
+        disk_path=disk_path,
+    )
+
+
+def parse_version(text: str | None) -> Version | None:
+    """A version, or None for a missing or unparsable one (drivers print odd strings)."""
+    try:
+        return Version(text) if text else None
+    except InvalidVersion:
+        return None

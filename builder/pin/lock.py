@@ -1,0 +1,192 @@
+"""`dlenv lock`: resolve a spec with uv for its platform and pin its base image.
+
+Frameworks are resolved on their own; the extras are resolved with the frameworks' pins as
+constraints and keep only what they add, so changing the extras never changes the frameworks
+set (and a locked build reuses the framework layer). A previous lock's pins are kept unless an
+upgrade is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from builder import __version__
+from builder.errors import ResolveError
+from builder.inputs.prepare import Sources
+from builder.pin.lockfile import (
+    Base,
+    LockFile,
+    Package,
+    Resolver,
+    Wheel,
+    content_digest,
+    inputs_of,
+    now_utc,
+    strip_credentials,
+)
+from builder.resolve.uv import LockedPackage, Platform, resolve
+from builder.spec import BuildSpec
+
+if TYPE_CHECKING:
+    import docker
+
+
+@dataclass(frozen=True)
+class LockOutcome:
+    lock: LockFile
+    seconds: float
+    base_note: str
+
+
+def platform_of(spec: BuildSpec) -> Platform:
+    return Platform(spec.python_full, spec.glibc)
+
+
+def pin_base(client: docker.DockerClient | None, ref: str) -> tuple[Base, str]:
+    """The base image by registry digest, else by local image ID; with a note saying which."""
+    if client is None:
+        return Base(ref=ref), "no Docker engine reachable: the base image is not pinned"
+    from docker.errors import APIError, DockerException, ImageNotFound
+
+    repo = ref.split("@")[0].rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
+    try:
+        image = client.images.get(ref)
+    except ImageNotFound:
+        image = None
+    except DockerException:
+        image = None
+    if image is not None:
+        for repo_digest in image.attrs.get("RepoDigests") or []:
+            name, _, digest = repo_digest.partition("@")
+            if name == repo or name.endswith("/" + repo):
+                return Base(ref=ref, digest=digest), f"base {ref} pinned to {digest} (registry digest)"
+    try:
+        digest = str(client.images.get_registry_data(ref).id)
+        return Base(ref=ref, digest=digest), f"base {ref} pinned to {digest} (asked the registry)"
+    except (APIError, DockerException):
+        pass
+    if image is not None:
+        return (
+            Base(ref=ref, image_id=str(image.id)),
+            f"base {ref} exists only in this engine: pinned to its image ID {image.id[:19]}",
+        )
+    return Base(ref=ref), f"base {ref} is neither in the engine nor on a reachable registry: not pinned"
+
+
+def _packages(locked: Sequence[LockedPackage]) -> tuple[Package, ...]:
+    return tuple(
+        Package(
+            name=p.name,
+            version=p.version,
+            wheels=tuple(
+                Wheel(name=w.name, url=strip_credentials(w.url), sha256=w.sha256, size=w.size)
+                for w in p.wheels
+            ),
+        )
+        for p in locked
+    )
+
+
+def make_lock(
+    spec: BuildSpec,
+    sources: Sources,
+    *,
+    previous: LockFile | None,
+    client: docker.DockerClient | None,
+    upgrade: bool = False,
+    upgrade_packages: Sequence[str] = (),
+) -> LockOutcome:
+    """Resolve frameworks, then extras constrained to them; pin the base; assemble the lock."""
+    platform = platform_of(spec)
+    keep = previous if previous is not None and previous.inputs.platform == platform.uv_platform else None
+    frameworks = resolve(
+        spec.framework_requirements(),
+        platform,
+        sources,
+        preferences=[p.locked() for p in keep.frameworks] if keep else (),
+        upgrade=upgrade,
+        upgrade_packages=upgrade_packages,
+    )
+    seconds = frameworks.seconds
+    extras: tuple[LockedPackage, ...] = ()
+    if spec.packages:
+        pins = [f"{p.name}=={p.version}" for p in frameworks.packages]
+        resolved = resolve(
+            spec.packages,
+            platform,
+            sources,
+            constraints=pins,
+            preferences=[p.locked() for p in keep.extras] if keep else (),
+            upgrade=upgrade,
+            upgrade_packages=upgrade_packages,
+        )
+        seconds += resolved.seconds
+        framework_set = {(p.name, p.version) for p in frameworks.packages}
+        extras = tuple(p for p in resolved.packages if (p.name, p.version) not in framework_set)
+        changed = {p.name for p in extras} & {p.name for p in frameworks.packages}
+        if changed:
+            raise ResolveError(
+                "the extra packages need other versions of framework dependencies: "
+                + ", ".join(sorted(changed))
+            )
+    base, note = pin_base(client, spec.base_image)
+    fw_packages, extra_packages = _packages(frameworks.packages), _packages(extras)
+    lock = LockFile(
+        lock_version=1,
+        created_by=f"dlenv {__version__}",
+        created=now_utc(),
+        profile=spec.profile,
+        spec_digest=spec.digest,
+        lock_digest=content_digest(base, fw_packages, extra_packages, platform.uv_platform),
+        inputs=inputs_of(spec, platform),
+        resolver=Resolver(
+            tool=frameworks.tool,
+            index_strategy="unsafe-best-match",
+            sources=tuple(
+                strip_credentials(s)
+                for s in (
+                    sources.index_url or "https://pypi.org/simple",
+                    *sources.extra_index_urls,
+                    *sources.find_links,
+                )
+            ),
+        ),
+        base=base,
+        frameworks=fw_packages,
+        extras=extra_packages,
+    )
+    return LockOutcome(lock, seconds, note)
+
+
+def pylock(lock: LockFile) -> dict[str, object]:
+    """The lock as a PEP 751 pylock.toml document (the packages; dlenv's own data under [tool])."""
+    return {
+        "lock-version": "1.0",
+        "created-by": lock.created_by,
+        "requires-python": f"=={lock.inputs.python}",
+        "environments": [
+            f"python_full_version == '{lock.inputs.python}' and "
+            "sys_platform == 'linux' and platform_machine == 'x86_64'"
+        ],
+        "packages": [
+            {
+                "name": p.name,
+                "version": p.version,
+                "wheels": [
+                    {
+                        "name": w.name,
+                        "url": w.url,
+                        "hashes": {"sha256": w.sha256},
+                        **({"size": w.size} if w.size else {}),
+                    }
+                    for w in p.wheels
+                ],
+            }
+            for p in lock.packages()
+        ],
+        "tool": {
+            "dlenv": {"profile": lock.profile, "lock-digest": lock.lock_digest, "base": lock.base.pinned}
+        },
+    }

@@ -1,0 +1,308 @@
+"""Profile + matrix + registry data -> BuildSpec. Every decision is made here, before any build.
+
+resolve() turns the profile into a Request (checking names against the data), lets the Solver
+find the best combination (builder/solver.py), and writes the decisions into a BuildSpec. When
+nothing fits, the error names the reasons and re-solves with each user constraint dropped at a
+time: whatever then works is offered as a nearest valid alternative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from packaging.version import Version
+
+from builder.errors import ResolveError
+from builder.facts.matrix import Matrix, RocmEntry, load_matrix
+from builder.facts.registry import Registry, load_registry
+from builder.profile.model import FrameworkSpec, Profile
+from builder.resolve.search import Choice, Pin, Request, Solver, Wanted
+from builder.spec import (
+    BuildSpec,
+    PipSources,
+    ResolvedFramework,
+    RuntimeOptions,
+    SmokeSpec,
+    UserSpec,
+)
+
+# Packages every image needs from the OS, whatever the profile says.
+_SYSTEM_APT = ("ca-certificates", "python3", "python3-venv")
+_MAX_REASONS = 6
+
+
+def resolve(profile: Profile, matrix: Matrix | None = None, registry: Registry | None = None) -> BuildSpec:
+    """Resolve a profile into a BuildSpec, or raise ResolveError naming the conflict."""
+    matrix = matrix or load_matrix()
+    registry = registry or load_registry()
+    request = make_request(profile, matrix, registry)
+    solver = Solver(matrix, registry, request)
+    choice = solver.solve()
+    if choice is None:
+        raise _impossible(profile, matrix, registry, request, solver)
+    return build_spec(profile, matrix, registry, request, solver, choice)
+
+
+def make_request(profile: Profile, matrix: Matrix, registry: Registry) -> Request:
+    """The profile's constraints, with Keras' backend added; unknown names are input errors."""
+    specs = dict(profile.framework_specs())
+    backend = None
+    implicit: set[str] = set()
+    if "keras" in specs:
+        keras = matrix.frameworks["keras"]
+        backend = specs["keras"].backend or keras.default_backend
+        provider = keras.backends[backend or ""]
+        if provider not in specs:
+            specs[provider] = FrameworkSpec()
+            implicit.add(provider)
+    acc = profile.accelerator
+    toolkit = profile.cuda if acc == "cuda" else profile.rocm if acc == "rocm" else None
+    _check_names(matrix, registry, profile, toolkit, specs)
+    return Request(
+        accelerator=acc,
+        toolkit=toolkit,
+        os=profile.os,
+        python=profile.python,
+        frameworks=tuple(
+            Wanted(name, Pin(spec.version) if spec.version else None, spec.companions, name in implicit)
+            for name, spec in specs.items()
+        ),
+        keras_backend=backend,
+    )
+
+
+def _check_names(
+    matrix: Matrix,
+    registry: Registry,
+    profile: Profile,
+    toolkit: str | None,
+    specs: Mapping[str, FrameworkSpec],
+) -> None:
+    acc = profile.accelerator
+    if toolkit is not None and matrix.toolkit(acc, toolkit) is None:
+        known = ", ".join(t.version for t in matrix.toolkit_entries(acc))
+        raise ResolveError(f"{acc}: {toolkit} is not in the matrix; known: {known}")
+    if profile.os is not None and matrix.os_entry(profile.os) is None:
+        known = ", ".join(o.name for o in matrix.os)
+        raise ResolveError(f"os: {profile.os!r} is not in the matrix; known: {known}")
+    if profile.python is not None and profile.python not in {o.python_minor for o in matrix.os}:
+        known = ", ".join(f"{o.python_minor} ({o.name})" for o in matrix.os)
+        raise ResolveError(
+            f"python: {profile.python} is not the Python of any supported OS; dlenv "
+            f"uses the OS's Python: {known}"
+        )
+    for name, spec in specs.items():
+        fw = matrix.frameworks[name]
+        if acc not in fw.accelerators:
+            why = fw.retired or f"{name} has no {acc} build."
+            raise ResolveError(
+                f"frameworks.{name}: {why} Use accelerator {' or '.join(fw.accelerators)} for {name}."
+            )
+        if spec.version is None:
+            continue
+        releases = [r for r in registry.releases(fw.package) if r.version >= Version(fw.since)]
+        if not any(Pin(spec.version).matches(r.version) for r in releases):
+            newest = ", ".join(str(r.version) for r in releases[:8])
+            raise ResolveError(
+                f"frameworks.{name}: version {spec.version} is not in the matrix: {fw.package} has no "
+                f"such release on PyPI since {fw.since} (newest: {newest}; `dlenv matrix` lists all)"
+            )
+
+
+def _os_python_conflict(matrix: Matrix, request: Request) -> str | None:
+    if request.os and request.python:
+        entry = matrix.os_entry(request.os)
+        if entry and entry.python_minor != request.python:
+            return f"{request.os} provides Python {entry.python_minor}, not {request.python}"
+    if request.toolkit and request.os:
+        tk = matrix.toolkit(request.accelerator, request.toolkit)
+        if tk and request.os not in tk.os:
+            return f"{request.accelerator} {request.toolkit} has base images for {', '.join(tk.os)} only"
+    return None
+
+
+def _describe(choice: Choice, request: Request) -> str:
+    parts = [f"{b.framework} {b.version}" for b in choice.builds]
+    if choice.toolkit is not None:
+        parts.append(f"{request.accelerator} {choice.toolkit.version}")
+    parts.append(f"{choice.os.name} (Python {choice.os.python_minor})")
+    return ", ".join(parts)
+
+
+def _alternatives(matrix: Matrix, registry: Registry, request: Request) -> list[str]:
+    """Solve again with each user constraint dropped; what works is a nearest alternative."""
+    out: list[str] = []
+    for i, wanted in enumerate(request.frameworks):
+        if wanted.pin is None:
+            continue
+        relaxed = replace(
+            request,
+            frameworks=(*request.frameworks[:i], replace(wanted, pin=None), *request.frameworks[i + 1 :]),
+        )
+        found = Solver(matrix, registry, relaxed).solve()
+        if found is not None:
+            got = found.build(wanted.name).version
+            out.append(f'set {wanted.name} to "{got}" (keeps the rest): {_describe(found, relaxed)}')
+    for key in ("toolkit", "os", "python"):
+        if getattr(request, key) is None:
+            continue
+        if key == "toolkit":
+            relaxed = replace(request, toolkit=None)
+        elif key == "os":
+            relaxed = replace(request, os=None, python=None)
+        else:
+            relaxed = replace(request, python=None)
+        found = Solver(matrix, registry, relaxed).solve()
+        if found is not None:
+            field_name = request.accelerator if key == "toolkit" else key
+            value = {
+                "toolkit": found.toolkit.version if found.toolkit else "",
+                "os": found.os.name,
+                "python": found.os.python_minor,
+            }[key]
+            out.append(f'set {field_name} to "{value}": {_describe(found, relaxed)}')
+    if len([w for w in request.frameworks if not w.implicit]) > 1:
+        for wanted in request.frameworks:
+            rest = tuple(w for w in request.frameworks if w.name != wanted.name)
+            if rest and Solver(matrix, registry, replace(request, frameworks=rest)).solve():
+                out.append(f"build {wanted.name} in a separate image; the others fit together")
+    return list(dict.fromkeys(out))
+
+
+def _impossible(
+    profile: Profile, matrix: Matrix, registry: Registry, request: Request, solver: Solver
+) -> ResolveError:
+    reasons = solver.reasons.first(_MAX_REASONS)
+    conflict = _os_python_conflict(matrix, request)
+    if conflict:
+        reasons.insert(0, conflict)
+    if not reasons:
+        reasons = ["no base image of the requested toolkit and OS exists"]
+    alternatives = _alternatives(matrix, registry, request)
+    hint = (
+        "Nearest valid alternatives:\n" + "\n".join(f"  - {a}" for a in alternatives)
+        if alternatives
+        else "No nearby alternative exists; see `dlenv matrix`."
+    )
+    return ResolveError(
+        f"profile {profile.name!r} asks for an impossible combination: " + "; ".join(reasons) + ".", hint=hint
+    )
+
+
+def _frameworks(
+    matrix: Matrix, request: Request, solver: Solver, choice: Choice
+) -> tuple[list[ResolvedFramework], list[str]]:
+    frameworks: list[ResolvedFramework] = []
+    warnings: list[str] = []
+    for wanted, build in zip(request.frameworks, choice.builds, strict=True):
+        fw = matrix.frameworks[wanted.name]
+        reqs = [*build.requirements, *(r for r in fw.extra_requirements if r not in build.requirements)]
+        for companion in wanted.companions:
+            req = solver.companion_requirement(build, companion)
+            assert req is not None  # the solver refused combinations without one
+            reqs.append(req)
+        frameworks.append(
+            ResolvedFramework(
+                name=wanted.name,
+                version=str(build.version),
+                variant=build.variant,
+                import_name=fw.import_name,
+                requirements=tuple(reqs),
+                index=build.index,
+                find_links=build.find_links,
+                implicit=wanted.implicit,
+                confidence=build.confidence,
+                source=matrix.sources.get(build.source, build.source),
+                cuda_libraries=str(build.cuda) if build.cuda else None,
+            )
+        )
+        if fw.retired:
+            warnings.append(f"{wanted.name}: {fw.retired}")
+        if build.confidence == "U":
+            warnings.append(
+                f"{wanted.name} {build.version} ({build.variant}): that build is unverified ({build.source})."
+            )
+        if build.release.yanked:
+            warnings.append(f"{wanted.name} {build.version} was yanked from PyPI.")
+    cuda_builds = [b for b in choice.builds if b.cuda is not None and b.index]
+    if len([b for b in choice.builds if b.cuda is not None]) > 1 and cuda_builds:
+        names = ", ".join(f"{b.framework} {b.version}+{b.variant}" for b in cuda_builds)
+        warnings.append(
+            f"{names}: its nvidia-* pins are published only on its vendor index; "
+            "`dlenv validate --resolve` checks them where that index is reachable."
+        )
+    return frameworks, warnings
+
+
+def build_spec(
+    profile: Profile, matrix: Matrix, registry: Registry, request: Request, solver: Solver, choice: Choice
+) -> BuildSpec:
+    """Write the solver's choice, and everything that follows from it, into a BuildSpec."""
+    acc = profile.accelerator
+    tk = choice.toolkit
+    frameworks, warnings = _frameworks(matrix, request, solver, choice)
+    flavours = {b.base_flavour for b in choice.builds if b.base_flavour}
+    flavour = flavours.pop() if flavours else "base"
+    if profile.nvcc:  # nvcc lives in the devel flavours
+        flavour = flavour.replace("runtime", "devel") if "runtime" in flavour else "devel"
+    if profile.base_image:
+        base = profile.base_image
+    elif isinstance(tk, RocmEntry):
+        base = tk.image(choice.os.name)
+    elif tk is not None:
+        base = tk.image(choice.os.name, flavour)
+    else:
+        base = choice.os.image
+    runtime = matrix.runtime[acc]
+    framework_apt = {pkg for b in choice.builds for pkg in matrix.frameworks[b.framework].apt}
+    system_apt = tuple(sorted({*_SYSTEM_APT, choice.os.venv_package, *framework_apt}))
+    env: dict[str, str] = {}
+    if request.keras_backend:
+        env["KERAS_BACKEND"] = request.keras_backend
+    if acc == "cuda":
+        # pip wheels bundle CUDA; a non-NVIDIA base (base_image override) still needs these.
+        env["NVIDIA_VISIBLE_DEVICES"] = "all"
+        env["NVIDIA_DRIVER_CAPABILITIES"] = "compute,utility"
+    env.update(profile.env)
+    return BuildSpec(
+        profile=profile.name,
+        accelerator=acc,
+        toolkit=tk.version if tk else None,
+        toolkit_tag=tk.tag if tk else None,
+        min_driver=tk.driver if tk is not None and not isinstance(tk, RocmEntry) else None,
+        gfx_targets=tk.gfx if isinstance(tk, RocmEntry) else (),
+        os=choice.os.name,
+        python=choice.os.python_minor,
+        python_full=choice.os.python,
+        glibc=choice.os.glibc,
+        base_image=base,
+        base_image_overridden=profile.base_image is not None,
+        frameworks=tuple(frameworks),
+        keras_backend=request.keras_backend,
+        system_apt=system_apt,
+        apt=tuple(sorted(set(profile.apt) - set(system_apt))),
+        packages=tuple(sorted(dict.fromkeys(profile.packages))),
+        pip=PipSources(
+            index_url=profile.pip.index_url,
+            extra_index_urls=profile.pip.extra_index_urls,
+            find_links=profile.pip.find_links,
+            vendor_indexes=profile.pip.vendor_indexes,
+        ),
+        env=tuple(sorted(env.items())),
+        user=UserSpec(name=profile.user.name, uid=profile.user.uid, gid=profile.user.gid),
+        runtime=RuntimeOptions.of(runtime),
+        smoke=SmokeSpec(
+            device=acc,
+            frameworks=tuple(f.name for f in frameworks if not f.implicit or f.name == "keras"),
+            models=profile.smoke.models,
+            steps=profile.smoke.steps,
+            timeout=profile.smoke.timeout,
+            min_tflops=profile.smoke.min_tflops,
+            min_copy_gbps=profile.smoke.min_copy_gbps,
+            min_peak_fraction=profile.smoke.min_peak_fraction,
+        ),
+        warnings=tuple(warnings),
+        matrix_updated=matrix.updated,
+        registry_as_of=registry.as_of or "",
+    )
