@@ -38,12 +38,13 @@ import docker
 import yaml
 
 from builder import events, pipeline
-from builder.engine import docker_engine as engine
+from builder.engine.docker_engine import DockerEngine, engine_address
+from builder.engine.protocol import BuiltImage
 from builder.engine.resources import Resources
 from builder.inputs.context import make_context
 from builder.inputs.prepare import BuildOptions
-from builder.profile.model import load_profile, parse_profile
-from builder.render.dockerfile import smoke_files
+from builder.profile.load import load_profile, parse_profile
+from builder.render.context_files import smoke_files
 from builder.resolve.decide import resolve
 from builder.spec import BuildSpec
 
@@ -131,6 +132,7 @@ def timed(action: Callable[[], object]) -> float:
 class Bench:
     def __init__(self, client: docker.DockerClient, profile: str, links: str | None, work: Path) -> None:
         self.client, self.links, self.work = client, links, work
+        self.engine = DockerEngine(client)
         self.verbose = False
         self.profile = load_profile(profile)[0].model_dump(mode="json", exclude_none=True)
         self.tags: list[str] = []
@@ -160,7 +162,7 @@ class Bench:
         with Resources().cleaned_up() as resources:
             return timed(
                 lambda: pipeline.build_image(
-                    self.client,
+                    self.engine,
                     spec,
                     options,
                     profile_dir=self.work,
@@ -198,17 +200,18 @@ class Bench:
 
         def build() -> None:
             image = ""
-            for event in engine.build(self.client, context):
-                if isinstance(event, engine.BuiltImage):
+            for event in self.engine.build(context):
+                if isinstance(event, BuiltImage):
                     image = event.image_id
                 elif isinstance(event, events.BuildStep | events.BuildOutput):
                     self.show(event)
-            engine.tag(self.client, image, tag)
+            self.engine.tag(image, tag)
 
         return timed(build)
 
     def size(self, tag: str) -> int:
-        return engine.image_size(self.client, tag)
+        found = self.engine.image(tag)
+        return found.size if found else 0
 
     def cleanup(self) -> None:
         """Remove the bench's tags and every image built on its private bases (its build cache)."""
@@ -225,12 +228,12 @@ class Bench:
             return 0
 
         for tag in self.tags:
-            engine.remove_image(self.client, tag)
+            self.engine.remove_image(tag, force=True)
         for image in sorted(parents, key=depth, reverse=True):
             if depth(image):
-                engine.remove_image(self.client, image)
+                self.engine.remove_image(image, force=True)
         for base in bases:
-            engine.remove_image(self.client, base)
+            self.engine.remove_image(base, force=True)
 
 
 def main() -> None:
@@ -241,12 +244,12 @@ def main() -> None:
     parser.add_argument("--wheelhouse", default="/opt/wheels", help="'none' to use the vendor indexes")
     parser.add_argument("--verbose", action="store_true", help="show each build step")
     args = parser.parse_args()
-    client = engine.connect(timeout=3600)
+    client = docker.from_env(timeout=3600)
     root = str(client.info()["DockerRootDir"])
     gateway = bridge_gateway(client)
     wheels = None if args.wheelhouse == "none" else Path(args.wheelhouse)
     one, two = ["six"], ["six", "idna"]
-    r: dict[str, Any] = {"profile": args.profile, "engine": engine.engine_address()}
+    r: dict[str, Any] = {"profile": args.profile, "engine": engine_address()}
     with tempfile.TemporaryDirectory() as tmp, wheel_page(wheels, gateway) as links:
         bench = Bench(client, args.profile, links, Path(tmp))
         bench.verbose = args.verbose
@@ -273,7 +276,7 @@ def main() -> None:
                 spec = bench.spec("dlenv", one, 1000)
                 start = time.perf_counter()
                 report = pipeline.smoke(
-                    pipeline.smoke_target_for("bench/dlenv:cold", spec), resources=resources
+                    bench.engine, pipeline.smoke_target_for("bench/dlenv:cold", spec), resources=resources
                 )
                 r["smoke_s"], r["smoke_ok"] = time.perf_counter() - start, report.ok
         finally:

@@ -40,7 +40,7 @@ def main() -> None:
     try:
         if _answer_from_memo(sys.argv[1:]):
             return
-        from builder.cli import app
+        from builder.cli.app import app
 
         app()
     except KeyboardInterrupt:  # while the command line was still being read

@@ -28,6 +28,10 @@ LABEL_JUPYTER_URL = "io.dlenv.jupyter-url"
 LABEL_RUN_ID = "io.dlenv.run-id"
 
 SMOKE_COMMAND = "dlenv-smoke"
+# The host name a served build's RUN steps fetch their inputs from: mapped to dlenv's loopback
+# address through the build's extra_hosts, never resolved through DNS.
+INPUTS_HOST = "dlenv-inputs"
+DEV_CONTAINER_PREFIX = "dlenv-dev-"
 
 
 def profile_image(profile: str) -> str:
@@ -45,7 +49,7 @@ def dev_image(profile: str, digest: str) -> str:
 
 
 def dev_container(profile: str) -> str:
-    return f"dlenv-dev-{profile}"
+    return f"{DEV_CONTAINER_PREFIX}{profile}"
 
 
 def run_container(role: str, run_id: str, serial: int) -> str:

@@ -1,9 +1,9 @@
 """The core pipeline: build a spec into an image, then prove it. Typed results, progress events.
 
-`dlenv build pytorch-cpu --smoke` is: resolve (resolve.py) -> build_image() -> smoke(). The CLI
-and any other front end (a CI runner, a Kubernetes job) call these functions with a client,
-a Resources registry (what to remove on failure or Ctrl-C) and an Emit callback; nothing here
-prints, exits or imports Typer.
+`dlenv build pytorch-cpu --smoke` is: resolve (resolve/decide.py) -> build_image() -> smoke().
+The CLI and any other front end (a CI runner, a Kubernetes job) call these functions with an
+Engine (engine/protocol.py), a Resources registry (what to remove on failure or Ctrl-C) and an
+Emit callback; nothing here prints, exits or imports Typer.
 """
 
 from __future__ import annotations
@@ -15,20 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder import names
-from builder.engine import docker_engine as engine
+from builder import defaults, names
+from builder.engine.protocol import BuildContainer, BuiltImage
 from builder.errors import BuildFailed, CheckFailed
 from builder.events import BuildFinished, BuildStarted, Emit, Note, SmokeStarted, ignore
-from builder.inputs.layout import INPUTS_PORT, Layout
 from builder.inputs.prepare import BuildOptions, apply_options, has_credentials, prepare_build
 from builder.inputs.server import InputServer, choose_delivery, choose_installer
+from builder.render.layout import INPUTS_PORT, Layout
 from builder.smoke.perf import NO_FLOORS, PerfFloors, judge_peak_fraction
-from builder.smoke.run import SmokeReport, run_smoke
+from builder.smoke.report import SmokeReport
+from builder.smoke.run import run_smoke
 from builder.spec import BuildSpec, RuntimeOptions
 
 if TYPE_CHECKING:
-    import docker
-
+    from builder.engine.protocol import Engine
     from builder.engine.resources import Resources
     from builder.pin.lockfile import LockFile
 
@@ -58,7 +58,7 @@ def default_tags(spec: BuildSpec) -> list[str]:
 
 
 def build_image(
-    client: docker.DockerClient,
+    engine: Engine,
     spec: BuildSpec,
     options: BuildOptions,
     *,
@@ -74,11 +74,9 @@ def build_image(
     With a lock: FROM the pinned base (a local-only base must still have the locked image ID),
     every wheel hash-checked, the installed set compared with the lock inside the build.
     """
-    from builder.engine.docker_engine import BuildContainer, BuiltImage
-
     if lock is not None:
-        check_locked_base(client, lock)
-    facts = engine.engine_facts(client)
+        check_locked_base(engine, lock)
+    facts = engine.info()
     credentials = has_credentials(apply_options(spec, options)[0])
     delivery, why = choose_delivery(options.inputs, facts, credentials)
     installer, uv = choose_installer(facts)
@@ -86,19 +84,20 @@ def build_image(
     with contextlib.ExitStack() as stack:  # the input server lives exactly as long as the build
         server = stack.enter_context(InputServer()) if delivery == "served" else None
         layout = Layout(delivery, installer, server.port if server else INPUTS_PORT)
-        prepared = prepare_build(spec, options, profile_dir, lock, layout=layout, uv_binary=uv)
+        prepared = prepare_build(
+            spec, options, profile_dir, lock.installs() if lock else None, layout=layout, uv_binary=uv
+        )
         for note in prepared.notes:
             emit(Note(note))
         if server is not None:
             server.serve(prepared.bundles, prepared.wheels)
         served = sum(len(b.data) for b in prepared.bundles) + sum(len(w) for w in prepared.wheels.values())
         sent = len(prepared.context) + served
-        emit(BuildStarted(tags[0], prepared.spec.base_image, sent, engine.engine_address()))
+        emit(BuildStarted(tags[0], prepared.spec.base_image, sent, engine.address))
         started = time.monotonic()
         image_id = ""
         step_containers: list[str] = []
         for event in engine.build(
-            client,
             prepared.context,
             no_cache=no_cache,
             base_image=prepared.spec.base_image,
@@ -117,16 +116,17 @@ def build_image(
         raise BuildFailed("the build produced no image")
     for ref in tags:
         resources.tag(ref)
-        engine.tag(client, image_id, ref)
+        engine.tag(image_id, ref)
     for ref in tags:
         resources.keep(ref)
     seconds = time.monotonic() - started
-    size = engine.image_size(client, image_id)
+    built = engine.image(image_id)
+    size = built.size if built else 0
     emit(BuildFinished(tuple(tags), seconds, size))
     return BuildResult(image_id, tuple(tags), prepared.spec, seconds, size)
 
 
-def check_locked_base(client: docker.DockerClient, lock: LockFile) -> None:
+def check_locked_base(engine: Engine, lock: LockFile) -> None:
     """A base pinned by image ID (no registry digest) must still be that image in this engine."""
     if lock.base.digest:
         return
@@ -136,7 +136,8 @@ def check_locked_base(client: docker.DockerClient, lock: LockFile) -> None:
             "where no engine could see it)",
             hint="Re-lock where the base image is pulled or loaded: dlenv lock PROFILE",
         )
-    current = engine.image_id(client, lock.base.ref)
+    found = engine.image(lock.base.ref)
+    current = found.id if found else None
     if current != lock.base.image_id:
         raise CheckFailed(
             f"the base image {lock.base.ref} is {current or 'missing'} in this engine, "
@@ -151,9 +152,10 @@ def smoke_target_for(image: str, spec: BuildSpec) -> SmokeTarget:
     return SmokeTarget(image, spec.accelerator, spec.runtime, spec.smoke.timeout, floors)
 
 
-def smoke_target_from_labels(client: docker.DockerClient, image: str) -> SmokeTarget:
+def smoke_target_from_labels(engine: Engine, image: str) -> SmokeTarget:
     """The smoke target of an existing image, from the labels dlenv put on it."""
-    labels = engine.image_labels(client, image)
+    found = engine.image(image)
+    labels = dict(found.labels) if found else {}
     accelerator = labels.get(names.LABEL_ACCELERATOR, "cpu")
     raw = labels.get(names.LABEL_RUNTIME)
     if raw:
@@ -161,11 +163,11 @@ def smoke_target_from_labels(client: docker.DockerClient, image: str) -> SmokeTa
     else:  # not built by dlenv: the accelerator's usual options
         from builder.facts.matrix import load_matrix
 
-        entry = load_matrix().runtime.get(accelerator)  # type: ignore[call-overload]
-        if entry is None:
-            accelerator, entry = "cpu", load_matrix().runtime["cpu"]
-        runtime = RuntimeOptions.of(entry)
-    timeout = int(labels.get(names.LABEL_SMOKE_TIMEOUT, "900"))
+        known = load_matrix().runtime
+        if accelerator not in known:
+            accelerator = "cpu"
+        runtime = RuntimeOptions.of(next(e for name, e in known.items() if name == accelerator))
+    timeout = int(labels.get(names.LABEL_SMOKE_TIMEOUT, defaults.SMOKE_TIMEOUT))
     fraction = labels.get(names.LABEL_SMOKE_PEAK_FRACTION)
     return SmokeTarget(
         image, accelerator, runtime, timeout, PerfFloors(min_peak_fraction=float(fraction or 0) or None)
@@ -173,6 +175,7 @@ def smoke_target_from_labels(client: docker.DockerClient, image: str) -> SmokeTa
 
 
 def smoke(
+    engine: Engine,
     target: SmokeTarget,
     *,
     resources: Resources,
@@ -190,6 +193,7 @@ def smoke(
     emit(SmokeStarted(target.image, target.accelerator, allow_cpu))
     wanted = target.floors.merged(floors)
     report = run_smoke(
+        engine,
         target.image,
         runtime=target.runtime,
         resources=resources,

@@ -1,12 +1,23 @@
-"""A fake Docker engine for unit tests: the subset of the SDK that builder.engine uses.
-
-Integration tests never use it; they drive the real engine.
+"""Fakes for unit tests: FakeEngine implements the engine seam (builder.engine.protocol) for the
+core and the CLI; FakeClient is the subset of the Docker SDK that builder.engine.docker_engine
+uses, for testing that one module. Integration tests never use them: they drive the real engine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
+
+from builder.engine.protocol import (
+    BuildContainer,
+    BuiltImage,
+    ContainerInfo,
+    EngineInfo,
+    ImageInfo,
+    RunRequest,
+)
+from builder.events import BuildOutput, BuildStep
 
 
 class FakeImage:
@@ -112,4 +123,147 @@ def successful_build(image_id: str = "feed") -> list[dict[str, Any]]:
         {"stream": "Removing intermediate container 0123456789ab\n"},
         {"aux": {"ID": f"sha256:{image_id}"}},
         {"stream": f"Successfully built {image_id}\n"},
+    ]
+
+
+class FakeEngine:
+    """An Engine (builder.engine.protocol) in memory: scripted builds, tags, containers.
+
+    The core and the CLI are tested against it; `docker_engine` itself against FakeClient.
+    `outputs` maps a command's first word to (exit code, stdout, stderr) for containers run
+    to their end (the smoke test, verify, the probe).
+    """
+
+    def __init__(
+        self,
+        build_events: list[Any] | None = None,
+        *,
+        build_error: Exception | None = None,
+        info: EngineInfo | None = None,
+    ) -> None:
+        self.address = "unix:///fake/docker.sock"
+        self.build_events = build_events if build_events is not None else scripted_build()
+        self.build_error = build_error
+        self.build_calls: list[dict[str, Any]] = []
+        self._info = info or EngineInfo(
+            address=self.address, name="fake-engine", os_type="linux", arch="x86_64", rootless=False
+        )
+        self.images: dict[str, ImageInfo] = {}
+        self.tags: dict[str, str] = {}
+        self.containers_by_name: dict[str, ContainerInfo] = {}
+        self.runs: list[RunRequest] = []
+        self.removed: list[str] = []
+        self.outputs: dict[str, tuple[int, str, str]] = {}
+        self.pushed: list[tuple[str, str]] = []
+        self.push_digest: str | None = "sha256:" + "d" * 64
+        self.closed = False
+
+    # -- images ---------------------------------------------------------------------------
+    def add_image(
+        self, image_id: str, *, labels: dict[str, str] | None = None, tags: tuple[str, ...] = ()
+    ) -> None:
+        self.images[image_id] = ImageInfo(id=image_id, labels=labels or {}, size=123, tags=tags)
+        for ref in tags:
+            self.tags[ref] = image_id
+
+    def info(self) -> EngineInfo:
+        return self._info
+
+    def build(self, context: bytes, **options: Any) -> Iterator[Any]:
+        self.build_calls.append({"context": context, **options})
+        for event in self.build_events:
+            if isinstance(event, BuiltImage):
+                self.add_image(event.image_id)
+            yield event
+        if self.build_error is not None:
+            raise self.build_error
+
+    def image(self, ref: str) -> ImageInfo | None:
+        image_id = self.tags.get(ref, ref)
+        return self.images.get(image_id)
+
+    def tag(self, image: str, ref: str) -> None:
+        self.tags[ref] = image
+
+    def remove_image(self, ref: str, *, force: bool = False) -> bool:
+        if ref in self.tags:
+            del self.tags[ref]
+            self.removed.append(ref)
+            return True
+        return False
+
+    def registry_digest(self, ref: str) -> str | None:
+        return None
+
+    def push(self, repository: str, tag: str, emit: Any) -> str | None:
+        self.pushed.append((repository, tag))
+        return self.push_digest
+
+    # -- containers -----------------------------------------------------------------------
+    def run(self, request: RunRequest) -> str:
+        self.runs.append(request)
+        code, _, _ = self.outputs.get(request.command[0], (0, "", ""))
+        status = "exited" if request.command[0] in self.outputs else "running"
+        self.containers_by_name[request.name] = ContainerInfo(
+            id=f"id-{request.name}",
+            name=request.name,
+            status=status,
+            labels=dict(request.labels),
+            image=request.image,
+            exit_code=code if status == "exited" else None,
+        )
+        return f"id-{request.name}"
+
+    def container(self, name_or_id: str) -> ContainerInfo | None:
+        return next(
+            (c for c in self.containers_by_name.values() if name_or_id in (c.name, c.id)),
+            None,
+        )
+
+    def containers(self, label: str, value: str | None = None) -> list[ContainerInfo]:
+        return [
+            c
+            for c in self.containers_by_name.values()
+            if label in c.labels and (value is None or c.labels[label] == value)
+        ]
+
+    def logs(self, container: str, *, tail: int | None = None) -> tuple[bytes, bytes]:
+        found = self.container(container)
+        if found is None:
+            return b"", b""
+        run = next(r for r in self.runs if r.name == found.name)
+        _, out, err = self.outputs.get(run.command[0], (0, "", ""))
+        return out.encode(), err.encode()
+
+    def start(self, container: str) -> None:
+        found = self.container(container)
+        if found is not None:
+            self.containers_by_name[found.name] = dataclasses.replace(found, status="running")
+
+    def stop(self, container: str, *, timeout: int = 5) -> None:
+        found = self.container(container)
+        if found is not None:
+            self.containers_by_name[found.name] = dataclasses.replace(found, status="exited", exit_code=0)
+
+    def remove_container(self, container: str) -> bool:
+        found = self.container(container)
+        if found is None:
+            return False
+        del self.containers_by_name[found.name]
+        self.removed.append(found.name)
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def scripted_build(image_id: str = "sha256:feed") -> list[Any]:
+    """What an Engine yields for a two-step build that succeeds."""
+    return [
+        BuildStep(1, 2, "FROM debian"),
+        BuildOutput(" ---> abc"),
+        BuildStep(2, 2, "RUN true"),
+        BuildContainer("0123456789ab"),
+        BuildOutput(" ---> Running in 0123456789ab"),
+        BuiltImage(image_id),
     ]

@@ -18,8 +18,10 @@ from builder.cli.common import (
     app,
     check_ca_bundle,
     check_inputs,
+    engine_opener,
     guarded,
     load,
+    open_engine,
     out,
     resolve_ref,
     show_smoke,
@@ -71,10 +73,9 @@ def build(
 ) -> None:
     """Build a profile's image through the Docker SDK, optionally smoke-testing and pushing it."""
     from builder import pipeline
-    from builder.engine import docker_engine as engine
     from builder.engine.resources import Resources
     from builder.inputs.prepare import BuildOptions
-    from builder.profile.model import is_image_ref
+    from builder.profile.schema import is_image_ref
     from builder.resolve.decide import resolve
 
     show = Progress(progress)
@@ -95,16 +96,16 @@ def build(
     warn(spec)
     lock = None
     if locked:
-        from builder.cli.lock_cmds import fresh_lock, lock_path
+        from builder.pin.lockfile import fresh_lock, lock_target
 
-        lock = fresh_lock(spec, lock_path(profile, lock_file)[2])
+        lock = fresh_lock(spec, lock_target(profile, lock_file).path)
     options = BuildOptions(ca_bundle=ca_bundle, keep_ca=keep_ca, pip_from_host=pip_from_host, inputs=inputs)
-    client = engine.connect()
+    engine = open_engine()
     tags = list(tag or []) or pipeline.default_tags(spec)
-    with Resources().cleaned_up() as resources:
+    with Resources(engine_opener()).cleaned_up() as resources:
         with show.live():
             result = pipeline.build_image(
-                client,
+                engine,
                 spec,
                 options,
                 profile_dir=path.parent,
@@ -118,14 +119,14 @@ def build(
             out.print(result.image_id)
         if smoke:
             target = pipeline.smoke_target_for(result.tags[0], result.spec)
-            report = pipeline.smoke(target, resources=resources, allow_cpu=allow_cpu, emit=show)
+            report = pipeline.smoke(engine, target, resources=resources, allow_cpu=allow_cpu, emit=show)
             show_smoke(report, json_out=False)
             if not report.ok:
                 raise SmokeFailed(report.explain())
         if push_ref is not None:
             from builder.pin.push import push
 
-            pushed = push(client, result.image_id, push_ref, resources=resources, emit=show)
+            pushed = push(engine, result.image_id, push_ref, resources=resources, emit=show)
             out.print(pushed.pinned)
 
 
@@ -150,9 +151,8 @@ def smoke_cmd(
     """Run an image's smoke test: train an LSTM and LeNet-5 on its accelerator, time a matrix
     product and a device copy."""
     from builder import names, pipeline
-    from builder.engine import docker_engine as engine
     from builder.engine.resources import Resources
-    from builder.profile.model import profile_source
+    from builder.profile.load import profile_source
     from builder.smoke.perf import PerfFloors
 
     for option, value, top in (
@@ -163,20 +163,21 @@ def smoke_cmd(
         if value is not None and not 0 < value <= top:
             raise UsageError(f"{option} must be above 0 and at most {top:g}, not {value:g}")
     floors = PerfFloors(min_tflops, min_copy_gbps, min_peak_fraction)
-    client = engine.connect()
+    engine = open_engine()
     image = image_or_profile
-    if not engine.image_exists(client, image):
+    if engine.image(image) is None:
         try:
             profile_source(image)
         except ProfileError:
             raise ProfileError(f"{image!r} is neither a local image nor a profile") from None
         spec, _ = resolve_ref(image)
         image = names.profile_image(spec.profile)
-        if not engine.image_exists(client, image):
+        if engine.image(image) is None:
             raise ProfileError(f"{image} has not been built; run `dlenv build {image_or_profile}`")
-    target = pipeline.smoke_target_from_labels(client, image)
-    with Resources().cleaned_up() as resources:
+    target = pipeline.smoke_target_from_labels(engine, image)
+    with Resources(engine_opener()).cleaned_up() as resources:
         report = pipeline.smoke(
+            engine,
             target,
             resources=resources,
             allow_cpu=allow_cpu,

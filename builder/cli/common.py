@@ -25,9 +25,10 @@ from builder.errors import DlenvError, UsageError
 if TYPE_CHECKING:
     from rich.status import Status
 
+    from builder.engine.protocol import Connect, Engine
     from builder.events import Event
-    from builder.profile.model import Profile
-    from builder.smoke.run import SmokeReport, SmokeResult
+    from builder.profile.schema import Profile
+    from builder.smoke.report import SmokeReport, SmokeResult
     from builder.spec import BuildSpec
 
 out = Console(soft_wrap=True, highlight=False)
@@ -94,8 +95,39 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class CliDeps:
+    """What a front end hands the CLI instead of the real engine (tests: a fake), as the context
+    object: `CliRunner().invoke(app, args, obj=CliDeps(connect=lambda timeout: fake))`."""
+
+    def __init__(self, connect: Connect) -> None:
+        self.connect = connect
+
+
+# Set once per invocation by the root callback (builder/cli/__init__.py) from the context object.
+_handed_in: CliDeps | None = None
+
+
+def take_deps(obj: object) -> None:
+    global _handed_in
+    _handed_in = obj if isinstance(obj, CliDeps) else None
+
+
+def engine_opener() -> Connect:
+    """How this invocation opens the engine: the one handed in, else the Docker engine."""
+    if _handed_in is not None:
+        return _handed_in.connect
+    from builder.engine.docker_engine import connect
+
+    return connect
+
+
+def open_engine(timeout: int = 60) -> Engine:
+    """The engine for this command (exit 3 with how to fix it when it cannot be reached)."""
+    return engine_opener()(timeout)
+
+
 def load(ref: str) -> tuple[Profile, Path]:
-    from builder.profile.model import load_profile
+    from builder.profile.load import load_profile
 
     return load_profile(ref)
 

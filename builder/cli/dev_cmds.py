@@ -7,9 +7,10 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from builder.cli.common import (
     InputsOpt,
@@ -19,19 +20,16 @@ from builder.cli.common import (
     ProgressOpt,
     app,
     check_inputs,
+    engine_opener,
     err,
     guarded,
     load,
+    open_engine,
     out,
     resolve_ref,
 )
-from builder.errors import CheckFailed, UsageError
-
-if TYPE_CHECKING:
-    from docker.models.containers import Container
-
-    from builder.dev.container import PortMapping
-    from builder.spec import BuildSpec
+from builder.errors import UsageError
+from builder.image_paths import WORKSPACE
 
 dev_app = typer.Typer(
     help="Dev containers from a profile: up, down, ls, vscode.", no_args_is_help=True, rich_markup_mode=None
@@ -39,72 +37,12 @@ dev_app = typer.Typer(
 app.add_typer(dev_app, name="dev")
 
 
-def _require_gpu_host(spec: BuildSpec) -> None:
-    """A GPU profile on a host whose GPU is not ready: stop before building (doctor's checks)."""
-    from builder.host import doctor
-
-    if spec.accelerator == "cpu":
-        return
-    diagnosis = doctor.diagnose(spec, facts=doctor.gather_facts(include_engine=False))
-    blockers = [c for c in diagnosis.checks if c.status == "fail"]
-    if blockers:
-        vendor = "an NVIDIA" if spec.accelerator == "cuda" else "an AMD"
-        lines = "\n".join(f"  {c.name}: {c.detail}" + (f" (fix: {c.fix})" if c.fix else "") for c in blockers)
-        raise CheckFailed(
-            f"{spec.profile} needs {vendor} GPU, and this host is not ready for it:\n{lines}",
-            hint=f"`dlenv doctor --profile {spec.profile}` shows every check; "
-            "--allow-cpu starts the container without GPU access.",
-        )
-
-
-def _port_mappings(
-    ports: list[str], jupyter: bool, jupyter_host: str, jupyter_port: int
-) -> list[PortMapping]:
-    from builder.dev import container as devenv
-
-    mappings = [devenv.parse_port(p) for p in ports]
-    if jupyter:
-        mappings.insert(0, devenv.PortMapping(jupyter_host, jupyter_port, devenv.JUPYTER_PORT))
-    return mappings
-
-
-def _reuse_conflicts(container: Container, folder: Path, images: set[str], jupyter: bool) -> list[str]:
-    """How the existing dev container differs from what this `dev up` asks for (a reattach need
-    not repeat --jupyter or the ports)."""
-    from builder import names
-
-    labels = container.labels or {}
-    conflicts = []
-    if labels.get(names.LABEL_WORKSPACE) != str(folder):
-        conflicts.append(f"its workspace is {labels.get(names.LABEL_WORKSPACE, '?')}, not {folder}")
-    running = str(container.attrs.get("Config", {}).get("Image", ""))
-    if running not in images:
-        wanted = " or ".join(sorted(images))
-        conflicts.append(f"it runs {running}, not {wanted} (the profile or the UID changed)")
-    if jupyter and names.LABEL_JUPYTER_URL not in labels:
-        conflicts.append("it runs without JupyterLab")
-    return conflicts
-
-
-def _reuse(container: Container) -> None:
-    from builder import names
-    from builder.engine import docker_engine as engine
-
-    if container.status != "running":
-        with engine.answering(f"starting {container.name}"):
-            container.start()
-    err.print(f"reusing {container.name} ({container.status}); attach: docker exec -it {container.name} bash")
-    url = (container.labels or {}).get(names.LABEL_JUPYTER_URL)
-    if url:
-        err.print(f"JupyterLab: {url}")
-
-
 @dev_app.command("up")
 @guarded
 def dev_up(
     profile: ProfileArg,
     workspace: Annotated[
-        Path, typer.Option("--workspace", "-w", help="Directory mounted at /workspace.")
+        Path, typer.Option("--workspace", "-w", help=f"Directory mounted at {WORKSPACE}.")
     ] = Path("."),
     jupyter: Annotated[
         bool, typer.Option("--jupyter", help="Run JupyterLab (token, 127.0.0.1 only).")
@@ -137,96 +75,48 @@ def dev_up(
     progress: ProgressOpt = "auto",
 ) -> None:
     """Start (or reuse) a dev container; prints its name on stdout."""
-    from builder import names, pipeline
-    from builder.dev import container as devenv
-    from builder.engine import docker_engine as engine
+    from builder.dev.up import DevRequest
+    from builder.dev.up import dev_up as start_dev
     from builder.engine.resources import Resources
     from builder.inputs.prepare import BuildOptions
-    from builder.render import runopts
-    from builder.resolve.decide import resolve
 
     show = Progress(progress)
     check_inputs(inputs)
     prof, path = load(profile)
-    folder = devenv.ensure_workspace(workspace)
-    dev_uid, dev_gid = devenv.dev_ids(prof, uid, gid)
-    mappings = _port_mappings(port or [], jupyter, jupyter_host, jupyter_port)
-    spec = resolve(devenv.dev_profile(prof, dev_uid, dev_gid, jupyter))
-    if not allow_cpu:
-        _require_gpu_host(spec)
-    client = engine.connect()
-    name = names.dev_container(spec.profile)
-    existing = engine.find_container(client, name)
-    if existing is not None and recreate:
-        engine.stop_and_remove(existing)
-        existing = None
-    image = names.dev_image(spec.profile, spec.digest)
-    if existing is not None:
-        # The image with JupyterLab serves a reattach without --jupyter too.
-        with_jupyter = resolve(devenv.dev_profile(prof, dev_uid, dev_gid, True))
-        images = {image, names.dev_image(with_jupyter.profile, with_jupyter.digest)}
-        conflicts = _reuse_conflicts(existing, folder, images, jupyter)
-        if conflicts:
-            raise UsageError(
-                f"a dev container {name} already exists, but " + "; ".join(conflicts) + ".",
-                hint=f"Replace it: dlenv dev up {profile} --recreate (the workspace is untouched), "
-                f"or stop it: dlenv dev down {profile}",
-            )
-        _reuse(existing)
-        out.print(name)
-        return
-    for mapping in mappings:
-        devenv.ensure_port_free(mapping)
-    with Resources().cleaned_up() as resources:
-        if not engine.image_exists(client, image):
-            with show.live():
-                pipeline.build_image(
-                    client,
-                    spec,
-                    BuildOptions(pip_from_host=pip_from_host, inputs=inputs),
-                    profile_dir=path.parent,
-                    tags=[image],
-                    resources=resources,
-                    emit=show,
-                )
-        token = devenv.new_token() if jupyter else ""
-        url = devenv.jupyter_url(jupyter_host, jupyter_port, token) if jupyter else None
-        labels = {
-            **resources.labels,
-            names.LABEL_DEV: "1",
-            names.LABEL_PROFILE: spec.profile,
-            names.LABEL_WORKSPACE: str(folder),
-        }
-        if url:
-            labels[names.LABEL_JUPYTER_URL] = url
-            if jupyter_host not in ("127.0.0.1", "localhost", "::1"):
-                err.print(
-                    f"[yellow]warning:[/] JupyterLab listens on {jupyter_host}: anyone who "
-                    "reaches this host and has the token can run code as you"
-                )
-        resources.container(name)
-        container = engine.run_detached(
-            client,
-            image=image,
-            name=name,
-            labels=labels,
-            command=devenv.jupyter_command(token) if jupyter else devenv.IDLE_COMMAND,
-            volumes={str(folder): {"bind": devenv.WORKSPACE, "mode": "rw"}},
-            working_dir=devenv.WORKSPACE,
-            ports=dict(m.docker for m in mappings),
-            **runopts.sdk_kwargs(spec.runtime, devices=not allow_cpu),
-        )
-        if url:
-            if not devenv.wait_for_jupyter(url, container):
-                err.print("[yellow]warning:[/] JupyterLab did not answer yet; it may still be starting")
-            err.print(f"JupyterLab: {url}")
-        resources.keep(name)
-    err.print(
-        f"started {name} (uid {dev_uid}, gid {dev_gid}) with {folder} at /workspace; "
-        f"attach: docker exec -it {name} bash; stop: dlenv dev down {profile}"
+    request = DevRequest(
+        profile=prof,
+        profile_dir=path.parent,
+        ref=profile,
+        workspace=workspace,
+        jupyter=jupyter,
+        jupyter_host=jupyter_host,
+        jupyter_port=jupyter_port,
+        ports=tuple(port or ()),
+        uid=uid,
+        gid=gid,
+        recreate=recreate,
+        allow_cpu=allow_cpu,
+        build=BuildOptions(pip_from_host=pip_from_host, inputs=inputs),
     )
+    engine = open_engine()
+    with Resources(engine_opener()).cleaned_up() as resources, show.live():
+        result = start_dev(engine, request, resources=resources, emit=show)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    name = result.name
+    if result.reused:
+        err.print(f"reusing {name} ({result.status}); attach: docker exec -it {name} bash")
+    else:
+        err.print(
+            f"started {name} (uid {result.uid}, gid {result.gid}) with {result.workspace} at "
+            f"{WORKSPACE}; attach: docker exec -it {name} bash; stop: dlenv dev down {profile}"
+        )
+    if result.jupyter_url:
+        if not result.jupyter_ready:
+            err.print("[yellow]warning:[/] JupyterLab did not answer yet; it may still be starting")
+        err.print(f"JupyterLab: {result.jupyter_url}")
     out.print(name)
-    if not detach and sys.stdin.isatty() and shutil.which("docker"):
+    if not result.reused and not detach and sys.stdin.isatty() and shutil.which("docker"):
         os.execvp("docker", ["docker", "exec", "-it", name, "bash"])
 
 
@@ -234,45 +124,23 @@ def dev_up(
 @guarded
 def dev_down(profile: ProfileArg) -> None:
     """Stop and remove a profile's dev container (the workspace is untouched)."""
-    from builder import names
-    from builder.engine import docker_engine as engine
+    from builder.dev.up import dev_container_name, dev_down
 
-    client = engine.connect()
-    if profile.startswith("dlenv-dev-"):
-        name = profile
-    else:
-        name = names.dev_container(Path(profile).stem if profile.endswith((".yaml", ".yml")) else profile)
-    container = engine.find_container(client, name)
-    if container is None or names.LABEL_DEV not in (container.labels or {}):
-        err.print(f"no dev container {name}")
+    removed = dev_down(open_engine(), profile)
+    if removed is None:
+        err.print(f"no dev container {dev_container_name(profile)}")
         return
-    with engine.answering(f"removing {name}"):
-        engine.stop_and_remove(container)
-    err.print(f"removed {name}")
-    out.print(name)
+    err.print(f"removed {removed}")
+    out.print(removed)
 
 
 @dev_app.command("ls")
 @guarded
 def dev_ls(json_out: JsonOpt = False) -> None:
     """List dlenv's dev containers."""
-    from builder import names
-    from builder.engine import docker_engine as engine
+    from builder.dev.up import dev_list
 
-    client = engine.connect()
-    rows = []
-    for c in engine.list_containers(client, names.LABEL_DEV):
-        labels = c.labels or {}
-        rows.append(
-            {
-                "name": c.name,
-                "profile": labels.get(names.LABEL_PROFILE),
-                "status": c.status,
-                "image": (c.image.tags or [c.image.short_id])[0] if c.image else None,
-                "workspace": labels.get(names.LABEL_WORKSPACE),
-                "jupyter": labels.get(names.LABEL_JUPYTER_URL),
-            }
-        )
+    rows = dev_list(open_engine())
     if json_out:
         out.print_json(json.dumps(rows))
         return
@@ -280,7 +148,9 @@ def dev_ls(json_out: JsonOpt = False) -> None:
 
     table = Table("name", "profile", "status", "workspace", "jupyter")
     for row in rows:
-        table.add_row(*(str(row[k] or "") for k in ("name", "profile", "status", "workspace", "jupyter")))
+        table.add_row(
+            *(escape(str(row[k] or "")) for k in ("name", "profile", "status", "workspace", "jupyter"))
+        )
     out.print(table)
 
 
@@ -292,10 +162,10 @@ def dev_vscode(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that differ.")] = False,
 ) -> None:
     """Write a VS Code dev container definition (devcontainer.json + Dockerfile) for a profile."""
-    from builder.dev import container as devenv
+    from builder.dev.vscode import vscode_files
 
     spec, _ = resolve_ref(profile)
-    files = devenv.vscode_files(spec)
+    files = vscode_files(spec)
     clashes = [
         rel
         for rel, data in files.items()

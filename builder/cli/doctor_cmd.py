@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from builder.cli.common import JsonOpt, app, err, guarded, out, resolve_ref
+from builder.cli.common import JsonOpt, app, err, guarded, open_engine, out, resolve_ref
 from builder.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def doctor(
     if suggest is not None and suggest.exists() and not force:
         raise UsageError(f"--suggest: {suggest} exists; pass --force to overwrite it")
     spec = resolve_ref(profile)[0] if profile else None
-    report = doc.diagnose(spec, probe_engine=probe)
+    report = doc.diagnose(spec, probe_with=open_engine(30) if probe and spec else None)
     if suggest is not None:
         import yaml
 

@@ -30,7 +30,7 @@ from builder.errors import UsageError
 @guarded
 def profiles(json_out: JsonOpt = False) -> None:
     """List the built-in profiles."""
-    from builder.profile.model import builtin_profile_names
+    from builder.profile.load import builtin_profile_names
 
     rows: list[dict[str, Any]] = []
     for name in builtin_profile_names():
@@ -77,7 +77,7 @@ def validate(
 ) -> None:
     """Resolve a profile against the matrix; --json prints the BuildSpec."""
     if schema:
-        from builder.profile.model import profile_json_schema
+        from builder.profile.schema import profile_json_schema
 
         out.print_json(json.dumps(profile_json_schema()))
         return
@@ -143,26 +143,27 @@ def render(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.")] = False,
 ) -> None:
     """Render a profile's Dockerfile (stdout or -o FILE), or all built-ins with --all."""
-    from builder.render import dockerfile as rendering
+    from builder.render import checked_in
+    from builder.render.dockerfile import render_dockerfile
 
     if all_ == (profile is not None):
         raise UsageError("give either PROFILE or --all")
     if check and not all_:
         raise UsageError("--check goes with --all")
     if profile is None:
-        from builder.profile.model import builtin_profile_names
+        from builder.profile.load import builtin_profile_names
 
-        files = rendering.generated_files(resolve_ref(n)[0] for n in builtin_profile_names())
+        files = checked_in.generated_files(resolve_ref(n)[0] for n in builtin_profile_names())
         if check:
-            rendering.check(files, root)
+            checked_in.check(files, root)
             err.print(f"{len(files)} generated files are up to date")
             return
-        for path in rendering.write_files(files, root):
+        for path in checked_in.write_files(files, root):
             out.print(str(root / path))
         return
     spec, _ = resolve_ref(profile)
     warn(spec)
-    text = rendering.render_dockerfile(spec)
+    text = render_dockerfile(spec)
     if output is None:
         from builder.render import memo as answermemo
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -16,17 +16,14 @@ from builder.cli.common import (
     Progress,
     app,
     check_ca_bundle,
+    engine_opener,
     err,
     guarded,
-    load,
+    open_engine,
     out,
     warn,
 )
 from builder.errors import CheckFailed, UsageError
-
-if TYPE_CHECKING:
-    from builder.pin.lockfile import LockFile
-    from builder.spec import BuildSpec
 
 LockOpt = Annotated[
     Path | None,
@@ -37,26 +34,6 @@ LockOpt = Annotated[
         "the current directory for a built-in profile).",
     ),
 ]
-
-
-def lock_path(profile: str, lock: Path | None) -> tuple[BuildSpec, Path, Path]:
-    """The resolved spec, the profile's folder, and the lock file to use."""
-    from builder import paths
-    from builder.pin.lockfile import default_path
-    from builder.resolve.decide import resolve
-
-    prof, path = load(profile)
-    spec = resolve(prof)
-    builtin = path.parent == paths.builtin_profiles_dir()
-    return spec, path.parent, lock or default_path(spec.profile, path, builtin)
-
-
-def fresh_lock(spec: BuildSpec, path: Path) -> LockFile:
-    """The lock file, checked against the profile (exit 1 when missing or stale)."""
-    from builder.pin import lockfile
-    from builder.pin.lock import platform_of
-
-    return lockfile.check(path, spec, platform_of(spec))
 
 
 @app.command()
@@ -87,13 +64,15 @@ def lock(
     ] = None,
 ) -> None:
     """Pin the base image and every Python package, with hashes, for the image's platform."""
-    spec, folder, path = lock_path(profile, lock_file)
+    from builder.pin.lockfile import fresh_lock, lock_target
+
+    target = lock_target(profile, lock_file)
+    spec, folder, path = target.spec, target.profile_dir, target.path
     warn(spec)
     if check:
         fresh_lock(spec, path)
         err.print(f"{path} is up to date")
         return
-    from builder.engine import docker_engine as engine
     from builder.errors import EngineUnavailable
     from builder.inputs.prepare import BuildOptions, sources_for
     from builder.pin import lockfile
@@ -110,15 +89,15 @@ def lock(
         previous = lockfile.read(path)
     _, sources = sources_for(spec, BuildOptions(ca_bundle=ca_bundle, pip_from_host=pip_from_host), folder)
     try:
-        client = engine.connect(timeout=20)
+        engine = open_engine(20)
     except EngineUnavailable:
-        client = None
+        engine = None
     err.print(f"locking {spec.profile} for Python {spec.python_full} on {spec.os} ...")
     outcome = make_lock(
         spec,
         sources,
         previous=previous,
-        client=client,
+        engine=engine,
         upgrade=upgrade,
         upgrade_packages=upgrade_package or (),
     )
@@ -144,15 +123,14 @@ def push(
     json_out: JsonOpt = False,
 ) -> None:
     """Push an image with an explicit tag; prints REPO@sha256:... (or JSON)."""
-    from builder.engine import docker_engine as engine
     from builder.engine.resources import Resources
     from builder.pin.push import parse_reference
     from builder.pin.push import push as push_image
 
     parse_reference(ref)  # a bad reference is an input error before any engine call
-    client = engine.connect()
-    with Resources().cleaned_up() as resources:
-        result = push_image(client, image, ref, resources=resources, emit=Progress("plain"))
+    engine = open_engine()
+    with Resources(engine_opener()).cleaned_up() as resources:
+        result = push_image(engine, image, ref, resources=resources, emit=Progress("plain"))
     if json_out:
         out.print_json(json.dumps(result.as_json()))
     else:
@@ -169,15 +147,14 @@ def verify(
     json_out: JsonOpt = False,
 ) -> None:
     """Content digest of what an image installed (file times ignored); exit 1 on a mismatch."""
-    from builder.engine import docker_engine as engine
     from builder.engine.resources import Resources
     from builder.pin import lockfile
     from builder.pin.verify import against_lock, first_differences, manifest
 
     locked = lockfile.read(lock_file) if lock_file else None
-    client = engine.connect()
-    with Resources().cleaned_up() as resources:
-        found = [manifest(client, image, resources) for image in images]
+    engine = open_engine()
+    with Resources(engine_opener()).cleaned_up() as resources:
+        found = [manifest(engine, image, resources) for image in images]
     problems: list[str] = []
     if locked is not None:
         for m in found:
@@ -209,8 +186,11 @@ def ci_cmd(
     if system not in ("github", "gitlab"):
         raise UsageError(f"dlenv ci: choose github or gitlab, not {system!r}")
     targets = []
+    from builder.pin.lockfile import lock_target
+
     for profile in profiles:
-        spec, _, path = lock_path(profile, None)
+        locked = lock_target(profile, None)
+        spec, path = locked.spec, locked.path
         relative = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         targets.append(ci.Target(profile, spec.profile, str(relative), spec.accelerator))
     text = ci.github(targets) if system == "github" else ci.gitlab(targets)

@@ -1,28 +1,22 @@
-"""Dev containers from a profile: the image variant, run options, and devcontainer.json.
-
-Helpers for `dlenv dev`; the engine calls themselves live in builder/engine.py.
-"""
+"""Dev container pieces: the dev image's profile, the user's IDs, ports, workspace, JupyterLab."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from builder.errors import ProfileError, SmokeFailed
-from builder.profile.model import Profile, UserSettings
-from builder.render import runopts
-from builder.spec import BuildSpec
+from builder.image_paths import WORKSPACE
+from builder.profile.schema import Profile, UserSettings
 
 if TYPE_CHECKING:
-    from docker.models.containers import Container
+    from builder.engine.protocol import Engine
 
-WORKSPACE = "/workspace"
 JUPYTER_PORT = 8888
 # Stays up until stopped, and stops at once on SIGTERM (a bare `sleep` as PID 1 would not).
 IDLE_COMMAND = ["bash", "-c", "trap 'exit 0' TERM INT; sleep infinity & wait"]
@@ -108,7 +102,7 @@ def jupyter_url(host_ip: str, port: int, token: str) -> str:
     return f"http://{host}:{port}/lab?token={token}"
 
 
-def wait_for_jupyter(url: str, container: Container, timeout: float = 180) -> bool:
+def wait_for_jupyter(url: str, engine: Engine, container: str, timeout: float = 180) -> bool:
     """True once JupyterLab answers; SmokeFailed if its container exits first."""
     import urllib.error
     import urllib.request
@@ -116,10 +110,10 @@ def wait_for_jupyter(url: str, container: Container, timeout: float = 180) -> bo
     status_url = url.replace("/lab?", "/api/status?")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        container.reload()
-        if container.status != "running":
-            logs = container.logs(tail=15).decode(errors="replace")
-            raise SmokeFailed(f"JupyterLab in {container.name} exited:\n{logs}")
+        info = engine.container(container)
+        if info is None or info.status != "running":
+            logs = engine.logs(container, tail=15)[1].decode(errors="replace") if info else ""
+            raise SmokeFailed(f"JupyterLab in {container} exited:\n{logs}")
         try:
             with urllib.request.urlopen(status_url, timeout=3) as response:  # noqa: S310
                 if response.status == 200:
@@ -143,41 +137,3 @@ def jupyter_command(token: str) -> list[str]:
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={WORKSPACE}",
     ]
-
-
-def devcontainer_json(spec: BuildSpec, forward_ports: tuple[int, ...] = (JUPYTER_PORT,)) -> str:
-    """A VS Code dev container definition that builds the rendered Dockerfile beside it."""
-    run_args = runopts.cli_args(spec.runtime)
-    data: dict[str, Any] = {
-        "name": f"dlenv {spec.profile}",
-        "build": {"dockerfile": "Dockerfile", "context": "."},
-        "runArgs": run_args,
-        "remoteUser": spec.user.name,
-        "containerUser": spec.user.name,
-        "updateRemoteUserUID": True,
-        "workspaceMount": f"source=${{localWorkspaceFolder}},target={WORKSPACE},type=bind",
-        "workspaceFolder": WORKSPACE,
-        "forwardPorts": list(forward_ports),
-        "overrideCommand": True,
-        "customizations": {
-            "vscode": {
-                "extensions": ["ms-python.python", "ms-toolsai.jupyter"],
-                "settings": {"python.defaultInterpreterPath": "/opt/venv/bin/python"},
-            }
-        },
-    }
-    if spec.accelerator != "cpu":
-        data["hostRequirements"] = {"gpu": True}
-    return json.dumps(data, indent=2) + "\n"
-
-
-def vscode_files(spec: BuildSpec) -> dict[str, bytes]:
-    """.devcontainer/ contents: devcontainer.json, the rendered Dockerfile and its context."""
-    from builder.render.dockerfile import PIP_CONF_PLACEHOLDER, render_dockerfile, smoke_files
-
-    return {
-        "devcontainer.json": devcontainer_json(spec).encode(),
-        "Dockerfile": render_dockerfile(spec).encode(),
-        "dlenv/build/pip.conf": PIP_CONF_PLACEHOLDER.encode(),
-        **smoke_files(),
-    }

@@ -1,4 +1,4 @@
-"""The only code that talks to Docker: connect, build (as events), tag, inspect, run, remove.
+"""The Docker implementation of the engine seam: the only module that imports the Docker SDK.
 
 Builds go through the SDK's low-level streaming API (`APIClient.build(decode=True)`), so the
 CLI can show progress live. The SDK honours DOCKER_HOST (unix, tcp:// or ssh://), so remote
@@ -10,72 +10,24 @@ from __future__ import annotations
 
 import io
 import os
-import re
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from builder.errors import BuildFailed, ContainerStartFailed, EngineUnavailable
-from builder.events import BuildOutput, BuildStep
-from builder.inputs.layout import INPUTS_HOST
+from builder.engine import build_stream
+from builder.engine.protocol import BuildEvent, ContainerInfo, EngineInfo, ImageInfo, RunRequest
+from builder.errors import BuildFailed, ContainerStartFailed, EngineUnavailable, RegistryUnreachable
+from builder.events import Emit, PushProgress
+from builder.spec import RuntimeOptions
 
 if TYPE_CHECKING:
     import docker
-    from docker.models.containers import Container
 
-_STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-_RUNNING_IN_RE = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
-_PULL_FAILURE = re.compile(
-    r"pull access denied|manifest unknown|not found: manifest|no such host|"
-    r"dial tcp|TLS handshake timeout|i/o timeout|repository does not exist|connection refused",
-    re.IGNORECASE,
-)
-_DISK_FULL = re.compile(r"no space left on device", re.IGNORECASE)
-TAIL_LINES = 25
-# Short calls (inspect, tag, remove) answer in well under a second on a healthy engine.
-SHORT_TIMEOUT = 30
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    """The last event of a successful build."""
-
-    image_id: str
-
-
-@dataclass(frozen=True)
-class BuildContainer:
-    """The classic builder started an intermediate container (cleanup must know it)."""
-
-    container_id: str
+DEFAULT_TIMEOUT = 60
 
 
 def engine_address() -> str:
     return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-
-
-@dataclass(frozen=True)
-class EngineFacts:
-    """What a build needs to know about the engine: where it runs and on what."""
-
-    name: str  # the engine host's name
-    os_type: str  # linux | windows
-    arch: str  # x86_64 | aarch64 | ...
-    rootless: bool
-
-
-def engine_facts(client: docker.DockerClient) -> EngineFacts:
-    with answering("reading the engine's facts"):
-        info = client.info()
-    security = [str(option) for option in info.get("SecurityOptions") or []]
-    return EngineFacts(
-        name=str(info.get("Name", "")),
-        os_type=str(info.get("OSType", "linux")),
-        arch=str(info.get("Architecture", "")),
-        rootless=any("name=rootless" in option for option in security),
-    )
 
 
 def _short(exc: BaseException) -> str:
@@ -83,8 +35,8 @@ def _short(exc: BaseException) -> str:
     return text[:300]
 
 
-def connect(timeout: int = 60) -> docker.DockerClient:
-    """A client for the engine, or EngineUnavailable with how to fix it."""
+def connect(timeout: int = DEFAULT_TIMEOUT) -> DockerEngine:
+    """The engine at DOCKER_HOST (or the local socket), or EngineUnavailable with how to fix it."""
     import docker  # heavy import; kept off the start-up path of render/validate
     from docker.errors import DockerException
 
@@ -98,7 +50,7 @@ def connect(timeout: int = 60) -> docker.DockerClient:
             "systemd), check that you may use its socket (the docker group), or point "
             "DOCKER_HOST at a remote engine (ssh://user@host or tcp://host:2376).",
         ) from None
-    return client
+    return DockerEngine(client)
 
 
 @contextmanager
@@ -129,259 +81,262 @@ def answering(doing: str) -> Iterator[None]:
         raise
 
 
-def image_exists(client: docker.DockerClient, ref: str) -> bool:
-    from docker.errors import ImageNotFound
+def run_kwargs(runtime: RuntimeOptions | None, *, devices: bool = True) -> dict[str, Any]:
+    """The accelerator's run options as SDK arguments; devices=False for a CPU-only run."""
+    if runtime is None:
+        return {}
+    kwargs: dict[str, Any] = {"shm_size": runtime.shm_size}
+    if not devices:
+        return kwargs
+    if runtime.gpus:
+        from docker.types import DeviceRequest
 
-    with answering(f"looking up {ref}"):
+        kwargs["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    if runtime.devices:
+        kwargs["devices"] = [f"{d}:{d}:rwm" for d in runtime.devices]
+    if runtime.group_add:
+        kwargs["group_add"] = list(runtime.group_add)
+    if runtime.security_opt:
+        kwargs["security_opt"] = list(runtime.security_opt)
+    return kwargs
+
+
+def _platform(attrs: Mapping[str, Any]) -> str:
+    arch = str(attrs.get("Architecture") or "amd64")
+    variant = attrs.get("Variant")
+    return f"{attrs.get('Os') or 'linux'}/{arch}" + (f"/{variant}" if variant and arch != "arm64" else "")
+
+
+class DockerEngine:
+    """An Engine (builder.engine.protocol) over one Docker SDK client."""
+
+    def __init__(self, client: docker.DockerClient, address: str | None = None) -> None:
+        self._client = client
+        self._address = address or engine_address()
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def info(self) -> EngineInfo:
+        with answering("reading the engine's facts"):
+            info = self._client.info()
+        security = [str(option) for option in info.get("SecurityOptions") or []]
+        return EngineInfo(
+            address=self._address,
+            name=str(info.get("Name", "")),
+            os_type=str(info.get("OSType", "linux")),
+            arch=str(info.get("Architecture", "")),
+            rootless=any("name=rootless" in option for option in security),
+            version=str(info.get("ServerVersion")) if info.get("ServerVersion") else None,
+            storage_driver=str(info.get("Driver")) if info.get("Driver") else None,
+            root_dir=str(info.get("DockerRootDir") or "") or None,
+            runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
+        )
+
+    def build(
+        self,
+        context: bytes,
+        *,
+        no_cache: bool = False,
+        base_image: str = "",
+        extra_hosts: Mapping[str, str] | None = None,
+        platform: str | None = None,
+    ) -> Iterator[BuildEvent]:
+        """Build from a tar context, untagged; yields events; raises BuildFailed on any failure.
+
+        Nothing is tagged here: the caller tags the image only once the build has succeeded, so
+        an interrupted or failed build never leaves a tag behind. `forcerm` removes the
+        intermediate containers of failed steps too. With `extra_hosts` (served inputs) the RUN
+        steps use the host's network, so they reach dlenv's input server on this host's loopback.
+        """
+        from docker.errors import APIError
+
+        options: dict[str, Any] = {}
+        if extra_hosts:
+            options.update(network_mode="host", extra_hosts=dict(extra_hosts))
+        if platform:
+            options["platform"] = platform
+        with answering("building"):
+            try:
+                stream: Iterator[dict[str, Any]] = self._client.api.build(
+                    fileobj=io.BytesIO(context),
+                    custom_context=True,
+                    rm=True,
+                    forcerm=True,
+                    nocache=no_cache,
+                    pull=False,
+                    decode=True,
+                    **options,
+                )
+                yield from build_stream.build_events(stream, base_image)
+            except APIError as exc:
+                raise BuildFailed(f"The engine rejected the build: {_short(exc)}") from None
+            except BaseException:
+                # Dropping the connection makes the engine cancel the build (and remove the step's
+                # container) instead of running it to the end for nobody.
+                self._client.close()
+                raise
+
+    def image(self, ref: str) -> ImageInfo | None:
+        from docker.errors import ImageNotFound
+
+        with answering(f"looking up {ref}"):
+            try:
+                image = self._client.images.get(ref)
+            except ImageNotFound:
+                return None
+        attrs = image.attrs
+        return ImageInfo(
+            id=str(image.id),
+            labels=dict(image.labels or {}),
+            size=int(attrs.get("Size", 0)),
+            tags=tuple(image.tags),
+            repo_digests=tuple(attrs.get("RepoDigests") or ()),
+            platform=_platform(attrs),
+        )
+
+    def tag(self, image: str, ref: str) -> None:
+        repo, _, name = ref.rpartition(":")
+        if not repo or "/" in name:  # "registry:5000/repo" has no tag: use latest
+            repo, name = ref, "latest"
+        with answering(f"tagging {ref}"):
+            self._client.api.tag(image, repo, name)
+
+    def remove_image(self, ref: str, *, force: bool = False) -> bool:
+        from docker.errors import ImageNotFound
+
+        with answering(f"removing {ref}"):
+            try:
+                self._client.api.remove_image(ref, force=force, noprune=False)
+            except ImageNotFound:
+                return False
+        return True
+
+    def registry_digest(self, ref: str) -> str | None:
+        from docker.errors import DockerException
+
         try:
-            client.images.get(ref)
-        except ImageNotFound:
-            return False
-    return True
-
-
-def image_id(client: docker.DockerClient, ref: str) -> str | None:
-    from docker.errors import ImageNotFound
-
-    with answering(f"looking up {ref}"):
-        try:
-            return str(client.images.get(ref).id)
-        except ImageNotFound:
+            return str(self._client.images.get_registry_data(ref).id)
+        except DockerException:
             return None
 
+    def push(self, repository: str, tag: str, emit: Emit) -> str | None:
+        from docker.errors import APIError
 
-def build(
-    client: docker.DockerClient,
-    context: bytes,
-    *,
-    no_cache: bool = False,
-    base_image: str = "",
-    extra_hosts: dict[str, str] | None = None,
-) -> Iterator[BuildStep | BuildOutput | BuildContainer | BuiltImage]:
-    """Build from a tar context, untagged; yields events; raises BuildFailed on any failure.
+        digest = None
+        with answering(f"pushing {repository}:{tag}"):
+            try:
+                for event in self._client.api.push(repository, tag=tag, stream=True, decode=True):
+                    digest = build_stream.push_digest(event, repository, tag) or digest
+                    if event.get("status") and not event.get("progressDetail"):
+                        emit(PushProgress(f"{event.get('id', '')} {event['status']}".strip()))
+            except APIError as exc:
+                raise RegistryUnreachable(
+                    f"the engine refused to push {repository}:{tag}: {str(exc)[:300]}"
+                ) from None
+        return digest
 
-    Nothing is tagged here: the caller tags the image only once the build has succeeded, so an
-    interrupted or failed build never leaves a tag behind. `forcerm` removes the intermediate
-    containers of failed steps too. With `extra_hosts` (served inputs) the RUN steps use the
-    host's network, so they reach dlenv's input server on this host's loopback.
-    """
-    from docker.errors import APIError
+    def run(self, request: RunRequest) -> str:
+        from docker.errors import APIError, ImageNotFound
 
-    tail: deque[str] = deque(maxlen=TAIL_LINES)
-    current = "(before the first step)"
-    found = ""
-    with answering("building"):
-        try:
-            stream: Iterator[dict[str, Any]] = client.api.build(
-                fileobj=io.BytesIO(context),
-                custom_context=True,
-                rm=True,
-                forcerm=True,
-                nocache=no_cache,
-                pull=False,
-                decode=True,
-                **({"network_mode": "host", "extra_hosts": extra_hosts} if extra_hosts else {}),
+        kwargs = run_kwargs(request.runtime, devices=request.devices)
+        if request.volumes:
+            kwargs["volumes"] = {
+                host: {"bind": inside, "mode": "rw"} for host, inside in request.volumes.items()
+            }
+        if request.ports:
+            kwargs["ports"] = {f"{port}/tcp": bound for port, bound in request.ports.items()}
+        if request.working_dir:
+            kwargs["working_dir"] = request.working_dir
+        if request.platform:
+            kwargs["platform"] = request.platform
+        with answering(f"starting {request.name}"):
+            try:
+                container = self._client.containers.run(
+                    request.image,
+                    list(request.command),
+                    name=request.name,
+                    labels=dict(request.labels),
+                    environment=dict(request.environment),
+                    network_disabled=not request.network,
+                    detach=True,
+                    **kwargs,
+                )
+            except ImageNotFound:
+                raise ContainerStartFailed(f"{request.image} is not an image in this engine") from None
+            except APIError as exc:
+                text = str(exc.explanation or exc)
+                raise ContainerStartFailed(
+                    f"The Docker engine could not start container {request.name} from "
+                    f"{request.image}: {text[:400]}",
+                    hint=build_stream.start_failure_hint(text),
+                ) from None
+        return str(container.id)
+
+    def container(self, name_or_id: str) -> ContainerInfo | None:
+        from docker.errors import NotFound
+
+        with answering(f"looking up {name_or_id}"):
+            try:
+                attrs = self._client.api.inspect_container(name_or_id)
+            except NotFound:
+                return None
+        state = attrs.get("State") or {}
+        return ContainerInfo(
+            id=str(attrs.get("Id", "")),
+            name=str(attrs.get("Name", "")).lstrip("/"),
+            status=str(state.get("Status", "")),
+            labels=dict((attrs.get("Config") or {}).get("Labels") or {}),
+            image=str((attrs.get("Config") or {}).get("Image", "")),
+            exit_code=int(state["ExitCode"]) if "ExitCode" in state else None,
+        )
+
+    def containers(self, label: str, value: str | None = None) -> list[ContainerInfo]:
+        selector = label if value is None else f"{label}={value}"
+        with answering("listing containers"):
+            rows = self._client.api.containers(all=True, filters={"label": selector})
+        return [
+            ContainerInfo(
+                id=str(row["Id"]),
+                name=str((row.get("Names") or ["/"])[0]).lstrip("/"),
+                status=str(row.get("State", "")),
+                labels=dict(row.get("Labels") or {}),
+                image=str(row.get("Image", "")),
             )
-            for chunk in stream:
-                if "error" in chunk:
-                    raise _build_error(chunk, current, tail, base_image)
-                aux = chunk.get("aux")
-                if isinstance(aux, dict) and "ID" in aux:
-                    found = str(aux["ID"])
-                for line in str(chunk.get("stream", "")).splitlines():
-                    step = _STEP_RE.match(line.strip())
-                    running = _RUNNING_IN_RE.match(line.rstrip())
-                    if step:
-                        current = line.strip()
-                        yield BuildStep(int(step.group(1)), int(step.group(2)), step.group(3))
-                    elif line.strip():
-                        tail.append(line)
-                        if running:
-                            yield BuildContainer(running.group(1))
-                        yield BuildOutput(line)
-                        built = re.match(r"^Successfully built ([0-9a-f]+)", line.strip())
-                        if built and not found:
-                            found = built.group(1)
-                if chunk.get("status"):  # pulling a base image
-                    yield BuildOutput(str(chunk["status"]))
-        except APIError as exc:
-            raise BuildFailed(f"The engine rejected the build: {_short(exc)}") from None
-        except BaseException:
-            # Dropping the connection makes the engine cancel the build (and remove the step's
-            # container) instead of running it to the end for nobody.
-            client.close()
-            raise
-    if not found:
-        raise BuildFailed(
-            "The build ended without producing an image.", hint="Last output:\n" + "\n".join(tail)
-        )
-    yield BuiltImage(found)
+            for row in rows
+        ]
 
+    def logs(self, container: str, *, tail: int | None = None) -> tuple[bytes, bytes]:
+        with answering(f"reading the output of {container}"):
+            api = self._client.api
+            options: dict[str, Any] = {"tail": tail} if tail is not None else {}
+            out = api.logs(container, stdout=True, stderr=False, **options)
+            err = api.logs(container, stdout=False, stderr=True, **options)
+        return bytes(out), bytes(err)
 
-def _build_error(chunk: dict[str, Any], step: str, tail: deque[str], base: str) -> BuildFailed:
-    message = str(chunk.get("error", "")).strip()
-    if _PULL_FAILURE.search(message) and ("FROM" in step or "(before" in step):
-        return BuildFailed(
-            f"The base image {base} is not in the engine and cannot be pulled: {message}",
-            hint="Fix: pull or `docker load` it on this engine; for debian:bookworm-slim run "
-            "scripts/make-base-image.sh (debootstrap, no registry needed); or pass --base-image "
-            "with a mirror you can reach.",
-        )
-    lines = "\n".join(f"    {line}" for line in tail) or "    (no output)"
-    if any("DO NOT MATCH THE HASHES" in line or "Hash mismatch for" in line for line in tail):
-        return _hash_mismatch(list(tail), step, lines)
-    if INPUTS_HOST in step and any("urlopen error" in line or "URLError" in line for line in tail):
-        return BuildFailed(
-            f"The build could not fetch its inputs from dlenv ({INPUTS_HOST}, this host's "
-            f"loopback) at {step.split(' : ')[0]}.",
-            hint="The engine's RUN steps use the host network for served inputs; a firewall on "
-            "the loopback or an engine in its own network namespace (rootless, a VM) prevents it. "
-            f"Build with --inputs staged instead.\nLast output lines:\n{lines}",
-        )
-    if any("differ from the lock" in line for line in tail):
-        detail = "; ".join(line.strip() for line in tail if line.startswith("  ") and ":" in line)
-        return BuildFailed(
-            f"The installed packages differ from the lock: {detail}", hint=f"Last output lines:\n{lines}"
-        )
-    if _DISK_FULL.search(message) or any(_DISK_FULL.search(line) for line in tail):
-        return BuildFailed(
-            f"The engine ran out of disk space at {step}: {message}",
-            hint="Free space where the engine keeps images (`docker system df`; "
-            "`docker builder prune` and `docker image prune` remove build cache and dangling "
-            "images), or move its data-root to a larger disk; then build again.\n"
-            f"Last output lines:\n{lines}",
-        )
-    return BuildFailed(f"The build failed at {step}\n  error: {message}", hint=f"Last output lines:\n{lines}")
+    def start(self, container: str) -> None:
+        with answering(f"starting {container}"):
+            self._client.api.start(container)
 
+    def stop(self, container: str, *, timeout: int = 5) -> None:
+        from docker.errors import NotFound
 
-def _hash_mismatch(tail: list[str], step: str, lines: str) -> BuildFailed:
-    """A --require-hashes failure (pip's or uv's), with each package's expected and actual sha256."""
-    found = []
-    for i, line in enumerate(tail):
-        match = re.match(r"^\s+(\S+==\S+) from ", line)  # pip
-        if match:
-            expected = next((t.split()[-1] for t in tail[i + 1 : i + 3] if "Expected sha256" in t), "?")
-            got = next((t.split()[-1] for t in tail[i + 1 : i + 4] if t.strip().startswith("Got")), "?")
-            found.append(f"{match.group(1)} (lock {expected[:12]}..., downloaded {got[:12]}...)")
-        match = re.search(r"Hash mismatch for `([^`]+)`", line)  # uv
-        if match:
-            digests = [t.strip().removeprefix("sha256:") for t in tail[i + 1 : i + 9] if "sha256:" in t]
-            expected, got = (digests + ["?", "?"])[:2]
-            found.append(f"{match.group(1)} (lock {expected[:12]}..., downloaded {got[:12]}...)")
-    where = step.split(" : ")[0]
-    return BuildFailed(
-        f"A wheel's sha256 does not match the lock ({where}): " + ("; ".join(found) or "see below"),
-        hint="The lock or the index changed under it. If the index legitimately republished the "
-        "wheel, re-lock (`dlenv lock PROFILE`); vendor indexes have served wrong hashes before "
-        "(pytorch/pytorch#181056). Nothing was tagged.\nLast output lines:\n" + lines,
-    )
+        with answering(f"stopping {container}"):
+            try:
+                self._client.api.stop(container, timeout=timeout)
+            except NotFound:
+                pass
 
+    def remove_container(self, container: str) -> bool:
+        from docker.errors import NotFound
 
-def tag(client: docker.DockerClient, image: str, ref: str) -> None:
-    repo, _, name = ref.rpartition(":")
-    if not repo or "/" in name:  # "registry:5000/repo" has no tag: use latest
-        repo, name = ref, "latest"
-    with answering(f"tagging {ref}"):
-        client.api.tag(image, repo, name)
+        with answering(f"removing {container}"):
+            try:
+                self._client.api.remove_container(container, force=True, v=True)
+            except NotFound:
+                return False
+        return True
 
-
-def remove_image(client: docker.DockerClient, ref: str) -> None:
-    from docker.errors import DockerException
-
-    try:
-        client.images.remove(ref, force=True)
-    except DockerException:
-        pass
-
-
-def image_labels(client: docker.DockerClient, ref: str) -> dict[str, str]:
-    with answering(f"inspecting {ref}"):
-        return dict(client.images.get(ref).labels or {})
-
-
-def image_size(client: docker.DockerClient, ref: str) -> int:
-    with answering(f"inspecting {ref}"):
-        return int(client.images.get(ref).attrs.get("Size", 0))
-
-
-def find_container(client: docker.DockerClient, name: str) -> Container | None:
-    from docker.errors import NotFound
-
-    with answering(f"looking up {name}"):
-        try:
-            return client.containers.get(name)
-        except NotFound:
-            return None
-
-
-def containers_labelled(client: docker.DockerClient, key: str, value: str | None = None) -> list[str]:
-    """IDs of all containers (any state) with a label, without inspecting each one."""
-    selector = key if value is None else f"{key}={value}"
-    return [str(c["Id"]) for c in client.api.containers(all=True, filters={"label": selector})]
-
-
-def list_containers(client: docker.DockerClient, label: str) -> list[Container]:
-    with answering("listing containers"):
-        return list(client.containers.list(all=True, filters={"label": label}))
-
-
-def start_failure_hint(text: str) -> str | None:
-    """What to do when the engine refuses to start a container, for the failures we know."""
-    hint = None
-    if "could not select device driver" in text:
-        hint = (
-            "No GPU runtime: install the NVIDIA container toolkit and run "
-            "`nvidia-ctk runtime configure --runtime=docker`, or use --allow-cpu."
-        )
-    elif "/dev/kfd" in text or "/dev/dri" in text:
-        hint = "No AMD GPU device nodes on this host (/dev/kfd, /dev/dri); or use --allow-cpu."
-    elif "bridge" in text and "no such network interface" in text:
-        hint = (
-            "The engine's default bridge (docker0) is gone: restart dockerd "
-            "(`sudo systemctl restart docker`) to recreate it."
-        )
-    return hint
-
-
-def run_detached(
-    client: docker.DockerClient,
-    *,
-    image: str,
-    name: str,
-    command: list[str],
-    labels: dict[str, str],
-    **kwargs: Any,
-) -> Container:
-    """Create and start a long-running container (named and labelled before it exists)."""
-    from docker.errors import APIError
-
-    with answering(f"starting {name}"):
-        try:
-            return client.containers.run(image, command, name=name, detach=True, labels=labels, **kwargs)
-        except APIError as exc:
-            text = str(exc.explanation or exc)
-            raise ContainerStartFailed(
-                f"The Docker engine could not start container {name} from {image}: {text[:400]}",
-                hint=start_failure_hint(text),
-            ) from None
-
-
-def force_remove(client: docker.DockerClient, container: str) -> bool:
-    """Kill and remove a container by ID or name; False when it did not exist."""
-    from docker.errors import NotFound
-
-    try:
-        client.api.remove_container(container, force=True, v=True)
-    except NotFound:
-        return False
-    return True
-
-
-def stop_and_remove(container: Container, timeout: int = 5) -> None:
-    from docker.errors import NotFound
-
-    try:
-        container.stop(timeout=timeout)
-        container.remove(force=True)
-    except NotFound:
-        pass
+    def close(self) -> None:
+        self._client.close()

@@ -20,7 +20,7 @@ from builder.engine import interrupts
 from builder.errors import CleanupReport, DlenvError, Interrupted
 
 if TYPE_CHECKING:
-    import docker
+    from builder.engine.protocol import Connect, Engine
 
 T = TypeVar("T")
 CLEANUP_CALL_TIMEOUT = 10
@@ -30,7 +30,7 @@ CLEANUP_DEADLINE = 45.0
 class Resources:
     """The engine objects of one command run; removed on failure unless handed over (`keep`)."""
 
-    def __init__(self, connect: Callable[[int], docker.DockerClient] | None = None) -> None:
+    def __init__(self, connect: Connect | None = None) -> None:
         self.run_id = secrets.token_hex(4)
         self._connect = connect
         self._serial = 0
@@ -113,12 +113,12 @@ class Resources:
         self._kept.update(containers + tags)
         return report
 
-    def _client(self) -> docker.DockerClient:
+    def _client(self) -> Engine:
         if self._connect is not None:
             return self._connect(CLEANUP_CALL_TIMEOUT)
-        from builder.engine import docker_engine as engine
+        from builder.engine.docker_engine import connect
 
-        return engine.connect(timeout=CLEANUP_CALL_TIMEOUT)
+        return connect(CLEANUP_CALL_TIMEOUT)
 
     @contextmanager
     def cleaned_up(self) -> Iterator[Resources]:
@@ -143,9 +143,7 @@ class Resources:
             interrupts.check()
 
 
-def _quietly(
-    action: Callable[[docker.DockerClient, str], T], client: docker.DockerClient, item: str
-) -> T | None:
+def _quietly(action: Callable[[Engine, str], T], client: Engine, item: str) -> T | None:
     """Run one bounded cleanup call; None when the engine failed to do it."""
     try:
         return action(client, item)
@@ -153,26 +151,16 @@ def _quietly(
         return None
 
 
-def _labelled(client: docker.DockerClient, run_id: str) -> list[str]:
-    from builder.engine import docker_engine as engine
-
-    return engine.containers_labelled(client, names.LABEL_RUN_ID, run_id)
+def _labelled(client: Engine, run_id: str) -> list[str]:
+    return [c.id for c in client.containers(names.LABEL_RUN_ID, run_id)]
 
 
-def _remove_container(client: docker.DockerClient, container: str) -> bool:
-    from builder.engine import docker_engine as engine
-
-    return engine.force_remove(client, container)
+def _remove_container(client: Engine, container: str) -> bool:
+    return client.remove_container(container)
 
 
-def _untag(client: docker.DockerClient, ref: str) -> bool:
-    from docker.errors import ImageNotFound
-
-    try:
-        client.api.remove_image(ref, force=False, noprune=False)
-    except ImageNotFound:
-        return False
-    return True
+def _untag(client: Engine, ref: str) -> bool:
+    return client.remove_image(ref)
 
 
 def _display(container: str, named: list[str]) -> str:

@@ -8,7 +8,7 @@ Blockers are `fail` (exit 1); the seed document's workstation recommendations ar
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
@@ -25,6 +25,9 @@ from builder.host.facts import (  # re-exported: the CLI and tests read host fac
 )
 from builder.host.gpu_checks import amd_checks, newest_cuda_for_driver, nvidia_checks
 from builder.spec import BuildSpec
+
+if TYPE_CHECKING:
+    from builder.engine.protocol import Engine
 
 __all__ = ["Check", "DockerFacts", "HostFacts", "diagnose", "evaluate", "gather_docker", "gather_facts"]
 
@@ -122,22 +125,16 @@ def evaluate(facts: HostFacts, spec: BuildSpec | None, matrix: Matrix) -> list[C
     return checks
 
 
-def probe(spec: BuildSpec) -> Check:
+def probe(spec: BuildSpec, engine: Engine) -> Check:
     """Start a real container with the accelerator's device options (`--probe`)."""
-    from docker.errors import APIError, DockerException
-
     from builder import names
-    from builder.engine import docker_engine as engine
+    from builder.engine.protocol import RunRequest
     from builder.engine.resources import Resources
-    from builder.render import runopts
+    from builder.engine.run_once import TimedOut, run_to_end
+    from builder.errors import ContainerStartFailed
 
-    client = engine.connect(timeout=30)
     image = next(
-        (
-            ref
-            for ref in (names.profile_image(spec.profile), spec.base_image)
-            if engine.image_exists(client, ref)
-        ),
+        (ref for ref in (names.profile_image(spec.profile), spec.base_image) if engine.image(ref)),
         None,
     )
     if image is None:
@@ -147,25 +144,29 @@ def probe(spec: BuildSpec) -> Check:
             f"skipped: neither {names.profile_image(spec.profile)} nor {spec.base_image} is in the engine",
         )
     with Resources().cleaned_up() as resources:
-        name = resources.container_name("probe")
+        request = RunRequest(
+            image=image,
+            command=("true",),
+            name=resources.container_name("probe"),
+            labels=resources.labels,
+            runtime=spec.runtime,
+        )
         try:
-            client.containers.run(
-                image,
-                ["true"],
-                name=name,
-                labels=resources.labels,
-                remove=True,
-                **runopts.sdk_kwargs(spec.runtime),
-            )
-        except APIError as exc:
+            finished = run_to_end(engine, request, timeout=120)
+        except ContainerStartFailed as exc:
             return Check(
                 "probe",
                 "fail",
-                f"a {spec.accelerator} container could not start: {str(exc)[:300]}",
-                "install/configure the vendor container runtime",
+                f"a {spec.accelerator} container could not start: {exc.message[:300]}",
+                exc.hint or "install/configure the vendor container runtime",
             )
-        except DockerException as exc:
-            return Check("probe", "fail", f"probe container failed: {str(exc)[:300]}")
+        except TimedOut:
+            return Check("probe", "fail", "the probe container did not finish within 120 s")
+        resources.forget(request.name)
+    if finished.exit_code != 0:
+        return Check(
+            "probe", "fail", f"probe container exited with {finished.exit_code}: {finished.stderr[-300:]}"
+        )
     return Check("probe", "ok", f"a container of {image} started with the {spec.accelerator} device options")
 
 
@@ -193,7 +194,10 @@ class Diagnosis:
 
 
 def diagnose(
-    spec: BuildSpec | None, *, probe_engine: bool = False, facts: HostFacts | None = None
+    spec: BuildSpec | None,
+    *,
+    probe_with: Engine | None = None,
+    facts: HostFacts | None = None,
 ) -> Diagnosis:
     """Read the host (unless facts are given), evaluate it, and suggest a profile that fits."""
     from builder.facts.matrix import load_matrix
@@ -201,8 +205,8 @@ def diagnose(
     matrix = load_matrix()
     facts = facts or gather_facts()
     checks = evaluate(facts, spec, matrix)
-    if probe_engine and spec is not None and facts.docker.reachable:
-        checks.append(probe(spec))
+    if probe_with is not None and spec is not None and facts.docker.reachable:
+        checks.append(probe(spec, probe_with))
     return Diagnosis(checks, checked_suggestion(facts, matrix), facts, spec.profile if spec else None)
 
 
@@ -211,7 +215,7 @@ def checked_suggestion(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
     import yaml
 
     from builder.errors import DlenvError
-    from builder.profile.model import parse_profile
+    from builder.profile.load import parse_profile
     from builder.resolve.decide import resolve
 
     suggestion = suggest_profile(facts, matrix)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
 from builder.errors import EngineUnavailable
 from builder.host import probe as hostprobe
 from builder.host.probe import AmdGpu, CpuInfo, NvidiaReport
+
+if TYPE_CHECKING:
+    from builder.engine.protocol import Connect, EngineInfo
 
 Status = Literal["ok", "fail", "warn", "advice", "info"]
 GIB = 1024**3
@@ -68,30 +71,37 @@ class HostFacts:
         return data
 
 
-def gather_docker() -> DockerFacts:
-    from builder.engine import docker_engine as engine
-
-    address = engine.engine_address()
-    try:
-        client = engine.connect(timeout=10)
-    except EngineUnavailable as exc:
-        return DockerFacts(False, address, error=exc.message)
-    info = client.info()
+def docker_facts(info: EngineInfo) -> DockerFacts:
+    """What doctor reports of an engine that answered (engine.info(), the one reader)."""
     return DockerFacts(
         True,
-        address,
-        version=str(info.get("ServerVersion")),
-        storage_driver=str(info.get("Driver")),
-        root_dir=str(info.get("DockerRootDir") or ""),
-        runtimes=tuple(sorted((info.get("Runtimes") or {}).keys())),
+        info.address,
+        version=info.version,
+        storage_driver=info.storage_driver,
+        root_dir=info.root_dir or "",
+        runtimes=info.runtimes,
     )
+
+
+def gather_docker(connect: Connect | None = None) -> DockerFacts:
+    from builder.engine.docker_engine import connect as docker_connect
+    from builder.engine.docker_engine import engine_address
+
+    try:
+        engine = (connect or docker_connect)(10)
+    except EngineUnavailable as exc:
+        return DockerFacts(False, engine_address(), error=exc.message)
+    try:
+        return docker_facts(engine.info())
+    finally:
+        engine.close()
 
 
 def gather_facts(*, include_engine: bool = True) -> HostFacts:
     """Everything doctor reads from the host; include_engine=False leaves Docker alone."""
-    from builder.engine import docker_engine as engine
+    from builder.engine.docker_engine import engine_address
 
-    docker = gather_docker() if include_engine else DockerFacts(False, engine.engine_address(), checked=False)
+    docker = gather_docker() if include_engine else DockerFacts(False, engine_address(), checked=False)
     local = docker.address.startswith("unix://")
     disk_path = docker.root_dir if (local and docker.root_dir and os.path.isdir(docker.root_dir)) else "/"
     try:

@@ -7,6 +7,7 @@ from packaging.version import Version
 
 from builder.facts.matrix import CudaEntry, Matrix
 from builder.host.facts import Check, HostFacts, parse_version
+from builder.host.probe import NvidiaReport
 from builder.spec import BuildSpec
 
 
@@ -41,39 +42,45 @@ def nvidia_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Che
                 f"install or reload the NVIDIA driver (>= {need}); after a driver update, reboot",
             )
         ]
-    checks: list[Check] = []
-    host = parse_version(report.driver)
+    return [
+        _driver_check(report.driver, spec, matrix),
+        *_gpu_checks(report, spec, matrix),
+        *_runtime_check(facts),
+    ]
+
+
+def _driver_check(driver: str | None, spec: BuildSpec, matrix: Matrix) -> Check:
+    """The host driver against the toolkit's minimum, with minor-version compatibility."""
+    need = spec.min_driver or "?"
+    host = parse_version(driver)
     if host is None:
-        checks.append(Check("nvidia-driver", "warn", "driver version unknown"))
-    elif spec.min_driver and host < Version(spec.min_driver):
-        family = matrix.cuda_family_driver.get((spec.toolkit or "").split(".")[0], spec.min_driver)
-        alt = newest_cuda_for_driver(matrix, host)
-        hint = f"upgrade the driver to >= {spec.min_driver}"
-        if alt is not None:
-            hint += f', or set cuda: "{alt.version}" in the profile (needs >= {alt.driver})'
-        if host >= Version(family):
-            checks.append(
-                Check(
-                    "nvidia-driver",
-                    "warn",
-                    f"driver {report.driver} is older than "
-                    f"{need} (CUDA {spec.toolkit}) but runs it through minor-version "
-                    f"compatibility (>= {family}); newer PTX features may fail",
-                    hint,
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    "nvidia-driver",
-                    "fail",
-                    f"driver {report.driver} is older than "
-                    f"{family}, the minimum for any CUDA {spec.toolkit} application",
-                    hint,
-                )
-            )
-    else:
-        checks.append(Check("nvidia-driver", "ok", f"driver {report.driver} >= {need} (CUDA {spec.toolkit})"))
+        return Check("nvidia-driver", "warn", "driver version unknown")
+    if not spec.min_driver or host >= Version(spec.min_driver):
+        return Check("nvidia-driver", "ok", f"driver {driver} >= {need} (CUDA {spec.toolkit})")
+    family = matrix.cuda_family_driver.get((spec.toolkit or "").split(".")[0], spec.min_driver)
+    alt = newest_cuda_for_driver(matrix, host)
+    hint = f"upgrade the driver to >= {spec.min_driver}"
+    if alt is not None:
+        hint += f', or set cuda: "{alt.version}" in the profile (needs >= {alt.driver})'
+    if host >= Version(family):
+        return Check(
+            "nvidia-driver",
+            "warn",
+            f"driver {driver} is older than {need} (CUDA {spec.toolkit}) but runs it through "
+            f"minor-version compatibility (>= {family}); newer PTX features may fail",
+            hint,
+        )
+    return Check(
+        "nvidia-driver",
+        "fail",
+        f"driver {driver} is older than {family}, the minimum for any CUDA {spec.toolkit} application",
+        hint,
+    )
+
+
+def _gpu_checks(report: NvidiaReport, spec: BuildSpec, matrix: Matrix) -> list[Check]:
+    """Each GPU's compute capability against what the toolkit still targets, and its memory."""
+    checks: list[Check] = []
     entry = matrix.toolkit("cuda", spec.toolkit or "")
     floor = Version(entry.min_cc) if isinstance(entry, CudaEntry) else None
     for i, gpu in enumerate(report.gpus):
@@ -106,22 +113,31 @@ def nvidia_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Che
                     "the seed guide recommends 8+ GiB (24+ for large models)",
                 )
             )
-    if "nvidia" in facts.docker.runtimes:
-        checks.append(Check("nvidia-runtime", "ok", "nvidia runtime registered with Docker"))
-    elif facts.docker.reachable:
-        checks.append(
-            Check(
-                "nvidia-runtime",
-                "warn",
-                "no nvidia runtime registered with Docker (GPU containers need the NVIDIA container toolkit)",
-                "install nvidia-container-toolkit, run `nvidia-ctk runtime configure "
-                "--runtime=docker` and restart Docker; `dlenv doctor --probe` checks",
-            )
-        )
     return checks
 
 
+def _runtime_check(facts: HostFacts) -> list[Check]:
+    if "nvidia" in facts.docker.runtimes:
+        return [Check("nvidia-runtime", "ok", "nvidia runtime registered with Docker")]
+    if not facts.docker.reachable:
+        return []
+    return [
+        Check(
+            "nvidia-runtime",
+            "warn",
+            "no nvidia runtime registered with Docker (GPU containers need the NVIDIA container toolkit)",
+            "install nvidia-container-toolkit, run `nvidia-ctk runtime configure "
+            "--runtime=docker` and restart Docker; `dlenv doctor --probe` checks",
+        )
+    ]
+
+
 def amd_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Check]:
+    return _amd_device_checks(facts) + _amd_gpu_checks(facts, spec, matrix)
+
+
+def _amd_device_checks(facts: HostFacts) -> list[Check]:
+    """/dev/kfd, the render nodes and the groups that open them."""
     checks: list[Check] = []
     if not facts.kfd:
         checks.append(
@@ -155,6 +171,12 @@ def amd_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Check]
                 "sudo usermod -a -G render,video $USER, then log in again",
             )
         )
+    return checks
+
+
+def _amd_gpu_checks(facts: HostFacts, spec: BuildSpec, matrix: Matrix) -> list[Check]:
+    """Each GPU's gfx target against the ROCm release (with the override hint where one exists)."""
+    checks: list[Check] = []
     if facts.amd is None:
         checks.append(
             Check(

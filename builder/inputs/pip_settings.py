@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import tomli_w
 
 from builder.errors import ProfileError
-from builder.inputs.layout import INPUTS_DIR
+from builder.image_paths import CONTEXT_BUILD, INPUTS_DIR
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def _wheelhouse(dirs: list[Path], inputs: BuildInputs) -> None:
     for directory in dirs:
         for wheel in sorted(directory.iterdir()):
             if wheel.is_file() and wheel.name.endswith((".whl", ".tar.gz", ".zip")):
-                inputs.files.setdefault(f"dlenv/build/wheels/{wheel.name}", wheel.read_bytes())
+                inputs.files.setdefault(f"{CONTEXT_BUILD}/wheels/{wheel.name}", wheel.read_bytes())
         inputs.notes.append(f"wheelhouse {directory} added to the build inputs")
 
 
@@ -145,17 +145,17 @@ def build_inputs(
         lines.append(f"trusted-host = {urlsplit(wheelhouse_url).hostname}")
     if ca_bundle is not None:
         try:
-            inputs.files["dlenv/build/ca.pem"] = ca_bundle.read_bytes()
+            inputs.files[f"{CONTEXT_BUILD}/ca.pem"] = ca_bundle.read_bytes()
         except OSError as exc:
             raise ProfileError(f"--ca-bundle: cannot read {ca_bundle}: {exc}") from None
         lines.append(f"cert = {INPUTS_DIR}/ca.pem")
-    inputs.files["dlenv/build/pip.conf"] = ("\n".join(lines) + "\n").encode()
+    inputs.files[f"{CONTEXT_BUILD}/pip.conf"] = ("\n".join(lines) + "\n").encode()
     if uv_binary is not None:
         try:
-            inputs.files["dlenv/build/uv"] = uv_binary.read_bytes()
+            inputs.files[f"{CONTEXT_BUILD}/uv"] = uv_binary.read_bytes()
         except OSError as exc:
             raise ProfileError(f"cannot read the uv binary {uv_binary}: {exc}") from None
-        inputs.files["dlenv/build/uv.toml"] = uv_settings(index_url, extra_index_urls, links)
+        inputs.files[f"{CONTEXT_BUILD}/uv.toml"] = uv_settings(index_url, extra_index_urls, links)
     return inputs
 
 

@@ -9,21 +9,34 @@ from typing import TYPE_CHECKING
 
 from builder import paths
 from builder.errors import ProfileError
+from builder.image_paths import CONTEXT_BUILD, CONTEXT_LOCK, CONTEXT_SMOKE, INPUTS_DIR, LOCK_DIR
 from builder.inputs.context import make_context
-from builder.inputs.layout import INPUTS_DIR, LOCK_DIR, STANDALONE, Bundle, Layout, make_bundle
 from builder.inputs.pip_settings import build_inputs, read_host_pip
-from builder.render.dockerfile import LockedBuild, render_dockerfile, smoke_files
+from builder.render.context_files import smoke_files
+from builder.render.dockerfile import LockedBuild, render_dockerfile
+from builder.render.layout import STANDALONE, Bundle, Layout, make_bundle
+from builder.resolve.uv import Sources
 from builder.spec import BuildSpec
 
 if TYPE_CHECKING:
-    from builder.pin.lockfile import LockFile, Package
+    from builder.resolve.uv import Package
 
 
-WHEELS = "dlenv/build/wheels/"
+WHEELS = f"{CONTEXT_BUILD}/wheels/"
+UV_INPUTS = f"{CONTEXT_BUILD}/uv"  # the binary and uv.toml
 
 
 def _requirements(packages: tuple[Package, ...]) -> bytes:
     return "".join(p.requirement_line() + "\n" for p in packages).encode()
+
+
+@dataclass(frozen=True)
+class LockedInstall:
+    """What a locked build installs: the pinned FROM and labels, and the hash-pinned packages."""
+
+    build: LockedBuild
+    frameworks: tuple[Package, ...]
+    extras: tuple[Package, ...]
 
 
 @dataclass(frozen=True)
@@ -44,17 +57,6 @@ class PreparedBuild:
     notes: list[str] = field(default_factory=list)
     bundles: tuple[Bundle, ...] = ()  # served layout: each step's inputs, by file name
     wheels: dict[str, bytes] = field(default_factory=dict)  # served layout: wheelhouse, by name
-
-
-@dataclass(frozen=True)
-class Sources:
-    """Where pip (in the build) and uv (on the host, for `--resolve` and `lock`) find packages."""
-
-    index_url: str | None
-    extra_index_urls: tuple[str, ...]  # the site's, then the frameworks' vendor indexes
-    find_links: tuple[str, ...]  # URLs and absolute wheelhouse directories
-    ca_bundle: Path | None
-    notes: tuple[str, ...]
 
 
 def sources_for(spec: BuildSpec, options: BuildOptions, profile_dir: Path) -> tuple[BuildSpec, Sources]:
@@ -122,7 +124,7 @@ def prepare_build(
     spec: BuildSpec,
     options: BuildOptions,
     profile_dir: Path,
-    lock: LockFile | None = None,
+    lock: LockedInstall | None = None,
     *,
     layout: Layout = STANDALONE,
     uv_binary: Path | None = None,
@@ -141,29 +143,23 @@ def prepare_build(
         uv_binary=uv_binary if layout.installer == "uv" else None,
         wheelhouse_url=layout.wheelhouse_url if layout.served else None,
     )
-    locked = None
+    locked = lock.build if lock is not None else None
     lock_files: dict[str, bytes] = {}
     if lock is not None:
-        locked = LockedBuild(
-            base=lock.base.pinned,
-            base_digest=lock.base.digest or lock.base.image_id,
-            lock_digest=lock.lock_digest,
-            source_date_epoch=lock.source_date_epoch,
-        )
         lock_files = {
-            "dlenv/lock/frameworks.txt": _requirements(lock.frameworks),
-            "dlenv/lock/extras.txt": _requirements(lock.extras),
-            "dlenv/lock/check_installed.py": paths.in_image_script("check_installed.py").read_bytes(),
+            f"{CONTEXT_LOCK}/frameworks.txt": _requirements(lock.frameworks),
+            f"{CONTEXT_LOCK}/extras.txt": _requirements(lock.extras),
+            f"{CONTEXT_LOCK}/check_installed.py": paths.in_image_script("check_installed.py").read_bytes(),
         }
     if layout.installer == "uv" and not layout.served and any(p.startswith(WHEELS) for p in inputs.files):
         # uv marks wheels installed from a local directory with the time it saw them
         # (uv_cache.json): a staged build with a wheelhouse installs with pip instead.
         layout = Layout(layout.delivery, "pip", layout.port)
-        inputs.files = {p: d for p, d in inputs.files.items() if not p.startswith("dlenv/build/uv")}
+        inputs.files = {p: d for p, d in inputs.files.items() if not p.startswith(UV_INPUTS)}
         inputs.notes.append(
             "the wheelhouse is staged: pip installs the frameworks (uv would not be reproducible)"
         )
-    executables = frozenset({"dlenv/smoke/dlenv-smoke", "dlenv/build/uv"})
+    executables = frozenset({f"{CONTEXT_SMOKE}/dlenv-smoke", f"{CONTEXT_BUILD}/uv"})
     bundles: tuple[Bundle, ...] = ()
     wheels: dict[str, bytes] = {}
     if layout.served:
@@ -172,7 +168,7 @@ def prepare_build(
         }
         rest = {path: data for path, data in inputs.files.items() if not path.startswith(WHEELS)}
         if wheels:  # their digests stand in for them, so a new wheel changes the step's cache key
-            rest["dlenv/build/wheels.sha256"] = "".join(
+            rest[f"{CONTEXT_BUILD}/wheels.sha256"] = "".join(
                 f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(wheels.items())
             ).encode()
         bundles = _bundles(rest, lock_files, bool(spec.packages), executables)
@@ -193,8 +189,9 @@ def _bundles(
     (so changing extras keeps the framework layer cached)."""
 
     def in_image(context_path: str) -> str:
-        top, _, rest = context_path.removeprefix("dlenv/").partition("/")
-        return f"{INPUTS_DIR if top == 'build' else LOCK_DIR}/{rest}"
+        if context_path.startswith(f"{CONTEXT_BUILD}/"):
+            return f"{INPUTS_DIR}/{context_path.removeprefix(CONTEXT_BUILD + '/')}"
+        return f"{LOCK_DIR}/{context_path.removeprefix(CONTEXT_LOCK + '/')}"
 
     def bundle(step: str, files: dict[str, bytes]) -> Bundle:
         named = {in_image(path): data for path, data in files.items()}
@@ -203,6 +200,6 @@ def _bundles(
     framework_lock = {k: v for k, v in lock_files.items() if not k.endswith("/extras.txt")}
     steps = [bundle("frameworks", {**inputs, **framework_lock})]
     if extras:
-        pip_inputs = {k: v for k, v in inputs.items() if not k.startswith(("dlenv/build/uv",))}
+        pip_inputs = {k: v for k, v in inputs.items() if not k.startswith(UV_INPUTS)}
         steps.append(bundle("extras", {**pip_inputs, **lock_files}))
     return tuple(steps)

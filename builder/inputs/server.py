@@ -19,9 +19,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
-from builder.engine.docker_engine import EngineFacts
+from builder.engine.protocol import EngineInfo
 from builder.errors import UsageError
-from builder.inputs.layout import INPUTS_HOST, INPUTS_PORT, Bundle, Delivery, Installer
+from builder.names import INPUTS_HOST
+from builder.render.layout import INPUTS_PORT, Bundle, Delivery, Installer
 
 _ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}
 
@@ -30,7 +31,7 @@ def _arch(name: str) -> str:
     return _ARCH_ALIASES.get(name.lower(), name.lower())
 
 
-def uv_for_engine(facts: EngineFacts) -> Path | None:
+def uv_for_engine(facts: EngineInfo) -> Path | None:
     """This host's uv binary when it runs in the engine's images (Linux, same architecture)."""
     if platform.system() != "Linux" or facts.os_type != "linux":
         return None
@@ -44,7 +45,7 @@ def uv_for_engine(facts: EngineFacts) -> Path | None:
     return path if path.is_file() else None
 
 
-def choose_delivery(requested: str, facts: EngineFacts, credentials: bool) -> tuple[Delivery, str]:
+def choose_delivery(requested: str, facts: EngineInfo, credentials: bool) -> tuple[Delivery, str]:
     """served when the engine runs on this host in its network namespace and nothing secret
     would be served; staged otherwise. Returns the choice and why."""
     reasons = []
@@ -63,7 +64,7 @@ def choose_delivery(requested: str, facts: EngineFacts, credentials: bool) -> tu
     return "served", "build inputs served to the install steps from this host's loopback"
 
 
-def choose_installer(facts: EngineFacts) -> tuple[Installer, Path | None]:
+def choose_installer(facts: EngineInfo) -> tuple[Installer, Path | None]:
     uv = uv_for_engine(facts)
     return ("uv", uv) if uv is not None else ("pip", None)
 

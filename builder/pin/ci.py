@@ -58,89 +58,107 @@ def _install() -> str:
     return f'python -m pip install "dlenv=={__version__}"'
 
 
-def github(targets: list[Target]) -> str:
-    matrix = {
-        "include": [{"profile": t.profile, "lock": t.lock, "runner": RUNNERS[t.accelerator]} for t in targets]
-    }
-    setup = [
+_LOCKED_SMOKE = 'dlenv build "$PROFILE" --locked --smoke --progress plain'
+_PROFILE_ENV = {"PROFILE": "${{ matrix.profile }}"}
+
+
+def _github_setup() -> list[dict[str, Any]]:
+    return [
         {"uses": CHECKOUT, "with": {"persist-credentials": False}},
         {"uses": SETUP_PYTHON, "with": {"python-version": "3.12"}},
         {"name": "Install dlenv", "run": _install()},
     ]
-    env = {"PROFILE": "${{ matrix.profile }}"}
-    locked_smoke = 'dlenv build "$PROFILE" --locked --smoke --progress plain'
 
-    def per_profile(
-        job: str,
-        when: str,
-        permissions: dict[str, str],
-        steps: list[Any],
-        needs: str | None = None,
-        job_env: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """A job run once per profile of the matrix, after the common set-up steps."""
-        return {
-            "name": f"{job} ${{{{ matrix.profile }}}}",
-            "if": when,
-            **({"needs": needs} if needs else {}),
-            "strategy": {"fail-fast": False, "matrix": matrix},
-            "runs-on": "${{ matrix.runner }}",
-            "permissions": permissions,
-            "timeout-minutes": 120,
-            **({"env": job_env} if job_env else {}),
-            "steps": [*setup, *steps],
-        }
 
-    check = per_profile(
+def _per_profile(
+    targets: list[Target],
+    job: str,
+    when: str,
+    permissions: dict[str, str],
+    steps: list[Any],
+    needs: str | None = None,
+    job_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A job run once per profile of the matrix, after the common set-up steps."""
+    matrix = {
+        "include": [{"profile": t.profile, "lock": t.lock, "runner": RUNNERS[t.accelerator]} for t in targets]
+    }
+    return {
+        "name": f"{job} ${{{{ matrix.profile }}}}",
+        "if": when,
+        **({"needs": needs} if needs else {}),
+        "strategy": {"fail-fast": False, "matrix": matrix},
+        "runs-on": "${{ matrix.runner }}",
+        "permissions": permissions,
+        "timeout-minutes": 120,
+        **({"env": job_env} if job_env else {}),
+        "steps": [*_github_setup(), *steps],
+    }
+
+
+def _github_check(targets: list[Target]) -> dict[str, Any]:
+    return _per_profile(
+        targets,
         "check",
         "github.event_name == 'pull_request' || github.event_name == 'push'",
         {"contents": "read"},
         [
-            {"name": "The lock matches the profile", "env": env, "run": 'dlenv lock "$PROFILE" --check'},
-            {"name": "Locked build and smoke test", "env": env, "run": locked_smoke},
+            {
+                "name": "The lock matches the profile",
+                "env": _PROFILE_ENV,
+                "run": 'dlenv lock "$PROFILE" --check',
+            },
+            {"name": "Locked build and smoke test", "env": _PROFILE_ENV, "run": _LOCKED_SMOKE},
         ],
     )
-    publish = per_profile(
+
+
+def _github_publish(targets: list[Target]) -> dict[str, Any]:
+    push_by_digest = (
+        "set -euo pipefail\n"
+        'name="${PROFILE##*/}"; name="${name%.yaml}"; name="${name%.yml}"\n'
+        'ref="$(echo "${REGISTRY}/${name}" | tr "[:upper:]" "[:lower:]"):${GITHUB_SHA}"\n'
+        'pinned="$(dlenv build "$PROFILE" --locked --push "$ref" --progress plain | tail -n 1)"\n'
+        'echo "- \\`${PROFILE}\\`: \\`${pinned}\\`" >> "$GITHUB_STEP_SUMMARY"\n'
+    )
+    login = {
+        "uses": LOGIN,
+        "with": {
+            "registry": "ghcr.io",
+            "username": "${{ github.actor }}",
+            "password": "${{ secrets.GITHUB_TOKEN }}",
+        },
+    }
+    return _per_profile(
+        targets,
         "publish",
         "github.event_name == 'push' && github.ref == 'refs/heads/main'",
         {"contents": "read", "packages": "write"},
-        [
-            {
-                "uses": LOGIN,
-                "with": {
-                    "registry": "ghcr.io",
-                    "username": "${{ github.actor }}",
-                    "password": "${{ secrets.GITHUB_TOKEN }}",
-                },
-            },
-            {
-                "name": "Locked build, pushed by digest",
-                "env": env,
-                "run": "set -euo pipefail\n"
-                'name="${PROFILE##*/}"; name="${name%.yaml}"; name="${name%.yml}"\n'
-                'ref="$(echo "${REGISTRY}/${name}" | tr "[:upper:]" "[:lower:]"):${GITHUB_SHA}"\n'
-                'pinned="$(dlenv build "$PROFILE" --locked --push "$ref" --progress plain'
-                ' | tail -n 1)"\n'
-                'echo "- \\`${PROFILE}\\`: \\`${pinned}\\`" >> "$GITHUB_STEP_SUMMARY"\n',
-            },
-        ],
+        [login, {"name": "Locked build, pushed by digest", "env": _PROFILE_ENV, "run": push_by_digest}],
         needs="check",
         job_env={"REGISTRY": "ghcr.io/${{ github.repository_owner }}"},
     )
-    relock = per_profile(
+
+
+def _github_relock(targets: list[Target]) -> dict[str, Any]:
+    return _per_profile(
+        targets,
         "relock",
         "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'",
         {"contents": "read"},
         [
-            {"name": "Re-lock with upgrades", "env": env, "run": 'dlenv lock "$PROFILE" --upgrade'},
-            {"name": "Build and smoke-test the new lock", "env": env, "run": locked_smoke},
+            {"name": "Re-lock with upgrades", "env": _PROFILE_ENV, "run": 'dlenv lock "$PROFILE" --upgrade'},
+            {"name": "Build and smoke-test the new lock", "env": _PROFILE_ENV, "run": _LOCKED_SMOKE},
             {
                 "uses": UPLOAD,
                 "with": {"name": "lock-${{ strategy.job-index }}", "path": "${{ matrix.lock }}"},
             },
         ],
     )
-    relock_pr = {
+
+
+def _github_relock_pr() -> dict[str, Any]:
+    return {
         "name": "open the relock pull request",
         "needs": "relock",
         "runs-on": "ubuntu-latest",
@@ -161,6 +179,9 @@ def github(targets: list[Target]) -> str:
             },
         ],
     }
+
+
+def github(targets: list[Target]) -> str:
     data = {
         "name": "dlenv environments",
         "on": {
@@ -170,7 +191,12 @@ def github(targets: list[Target]) -> str:
             "workflow_dispatch": {},
         },
         "permissions": {},
-        "jobs": {"check": check, "publish": publish, "relock": relock, "relock-pr": relock_pr},
+        "jobs": {
+            "check": _github_check(targets),
+            "publish": _github_publish(targets),
+            "relock": _github_relock(targets),
+            "relock-pr": _github_relock_pr(),
+        },
     }
     header = (
         f"# Written by `dlenv ci github` (dlenv {__version__}). GPU profiles run on "
@@ -183,54 +209,63 @@ def github(targets: list[Target]) -> str:
 def gitlab(targets: list[Target]) -> str:
     jobs: dict[str, Any] = {}
     for t in targets:
-        gpu = t.accelerator != "cpu"
-        runner: dict[str, Any] = (
-            {"tags": GITLAB_TAGS[t.accelerator]} if gpu else {"services": ["docker:27-dind"]}
-        )
-        env = {"PROFILE": t.profile}
-        if gpu:  # the GPU runner's own engine, not the dind service
-            env["DOCKER_HOST"] = "unix:///var/run/docker.sock"
-        jobs[f"check:{t.name}"] = {
-            "stage": "check",
-            **runner,
-            "variables": env,
-            "rules": [
-                {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'},
-                {"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"'},
-            ],
-            "script": [
-                'dlenv lock "$PROFILE" --check',
-                'dlenv build "$PROFILE" --locked --smoke --progress plain',
-            ],
-        }
-        jobs[f"publish:{t.name}"] = {
-            "stage": "publish",
-            **runner,
-            "variables": env,
-            "needs": [f"check:{t.name}"],
-            "rules": [{"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"'}],
-            "script": [
-                "mkdir -p ~/.docker",
-                # The Docker SDK reads registry credentials from Docker's own config file.
-                'auth=$(printf \'%s:%s\' "$CI_REGISTRY_USER" "$CI_REGISTRY_PASSWORD" '
-                "| base64 | tr -d '\\n')",
-                'printf \'{"auths":{"%s":{"auth":"%s"}}}\' "$CI_REGISTRY" "$auth" > ~/.docker/config.json',
-                f'dlenv build "$PROFILE" --locked --push "$CI_REGISTRY_IMAGE/{t.name}:$CI_COMMIT_SHORT_SHA"'
-                " --progress plain | tail -n 1 | tee pushed.txt",
-            ],
-            "artifacts": {"paths": ["pushed.txt"]},
-        }
-        jobs[f"relock:{t.name}"] = {
-            "stage": "relock",
-            **runner,
-            "variables": env,
-            "rules": [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}],
-            "script": [
-                'dlenv lock "$PROFILE" --upgrade',
-                'dlenv build "$PROFILE" --locked --smoke --progress plain',
-            ],
-            "artifacts": {"paths": [t.lock]},
-        }
+        jobs.update(_gitlab_profile_jobs(t))
+    return _gitlab_document(targets, jobs)
+
+
+def _gitlab_profile_jobs(t: Target) -> dict[str, Any]:
+    """The check, publish and relock jobs of one profile."""
+    jobs: dict[str, Any] = {}
+    gpu = t.accelerator != "cpu"
+    runner: dict[str, Any] = {"tags": GITLAB_TAGS[t.accelerator]} if gpu else {"services": ["docker:27-dind"]}
+    env = {"PROFILE": t.profile}
+    if gpu:  # the GPU runner's own engine, not the dind service
+        env["DOCKER_HOST"] = "unix:///var/run/docker.sock"
+    jobs[f"check:{t.name}"] = {
+        "stage": "check",
+        **runner,
+        "variables": env,
+        "rules": [
+            {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'},
+            {"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"'},
+        ],
+        "script": [
+            'dlenv lock "$PROFILE" --check',
+            'dlenv build "$PROFILE" --locked --smoke --progress plain',
+        ],
+    }
+    jobs[f"publish:{t.name}"] = {
+        "stage": "publish",
+        **runner,
+        "variables": env,
+        "needs": [f"check:{t.name}"],
+        "rules": [{"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"'}],
+        "script": [
+            "mkdir -p ~/.docker",
+            # The Docker SDK reads registry credentials from Docker's own config file.
+            "auth=$(printf '%s:%s' \"$CI_REGISTRY_USER\" \"$CI_REGISTRY_PASSWORD\" | base64 | tr -d '\\n')",
+            'printf \'{"auths":{"%s":{"auth":"%s"}}}\' "$CI_REGISTRY" "$auth" > ~/.docker/config.json',
+            f'dlenv build "$PROFILE" --locked --push "$CI_REGISTRY_IMAGE/{t.name}:$CI_COMMIT_SHORT_SHA"'
+            " --progress plain | tail -n 1 | tee pushed.txt",
+        ],
+        "artifacts": {"paths": ["pushed.txt"]},
+    }
+    jobs[f"relock:{t.name}"] = {
+        "stage": "relock",
+        **runner,
+        "variables": env,
+        "rules": [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}],
+        "script": [
+            'dlenv lock "$PROFILE" --upgrade',
+            'dlenv build "$PROFILE" --locked --smoke --progress plain',
+        ],
+        "artifacts": {"paths": [t.lock]},
+    }
+    return jobs
+
+
+def _gitlab_document(targets: list[Target], jobs: dict[str, Any]) -> str:
+    jobs = dict(jobs)
     jobs["relock:merge-request"] = {
         "stage": "merge-request",
         "rules": [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}],

@@ -14,23 +14,21 @@ from typing import TYPE_CHECKING
 
 from builder import __version__
 from builder.errors import ResolveError
-from builder.inputs.prepare import Sources
 from builder.pin.lockfile import (
     Base,
     LockFile,
-    Package,
     Resolver,
-    Wheel,
     content_digest,
     inputs_of,
     now_utc,
+    platform_of,
     strip_credentials,
 )
-from builder.resolve.uv import LockedPackage, Platform, resolve
+from builder.resolve.uv import Package, Sources, resolve
 from builder.spec import BuildSpec
 
 if TYPE_CHECKING:
-    import docker
+    from builder.engine.protocol import Engine
 
 
 @dataclass(frozen=True)
@@ -40,52 +38,35 @@ class LockOutcome:
     base_note: str
 
 
-def platform_of(spec: BuildSpec) -> Platform:
-    return Platform(spec.python_full, spec.glibc)
-
-
-def pin_base(client: docker.DockerClient | None, ref: str) -> tuple[Base, str]:
+def pin_base(engine: Engine | None, ref: str) -> tuple[Base, str]:
     """The base image by registry digest, else by local image ID; with a note saying which."""
-    if client is None:
+    if engine is None:
         return Base(ref=ref), "no Docker engine reachable: the base image is not pinned"
-    from docker.errors import APIError, DockerException, ImageNotFound
-
     repo = ref.split("@")[0].rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
-    try:
-        image = client.images.get(ref)
-    except ImageNotFound:
-        image = None
-    except DockerException:
-        image = None
+    image = engine.image(ref)
     if image is not None:
-        for repo_digest in image.attrs.get("RepoDigests") or []:
-            name, _, digest = repo_digest.partition("@")
+        for repo_digest in image.repo_digests:
+            name, _, pinned = repo_digest.partition("@")
             if name == repo or name.endswith("/" + repo):
-                return Base(ref=ref, digest=digest), f"base {ref} pinned to {digest} (registry digest)"
-    try:
-        digest = str(client.images.get_registry_data(ref).id)
-        return Base(ref=ref, digest=digest), f"base {ref} pinned to {digest} (asked the registry)"
-    except (APIError, DockerException):
-        pass
+                return Base(ref=ref, digest=pinned), f"base {ref} pinned to {pinned} (registry digest)"
+    asked = engine.registry_digest(ref)
+    if asked:
+        return Base(ref=ref, digest=asked), f"base {ref} pinned to {asked} (asked the registry)"
     if image is not None:
         return (
-            Base(ref=ref, image_id=str(image.id)),
+            Base(ref=ref, image_id=image.id),
             f"base {ref} exists only in this engine: pinned to its image ID {image.id[:19]}",
         )
     return Base(ref=ref), f"base {ref} is neither in the engine nor on a reachable registry: not pinned"
 
 
-def _packages(locked: Sequence[LockedPackage]) -> tuple[Package, ...]:
+def _without_credentials(packages: Sequence[Package]) -> tuple[Package, ...]:
+    """The packages as a lock records them: index credentials never written."""
     return tuple(
-        Package(
-            name=p.name,
-            version=p.version,
-            wheels=tuple(
-                Wheel(name=w.name, url=strip_credentials(w.url), sha256=w.sha256, size=w.size)
-                for w in p.wheels
-            ),
+        p.model_copy(
+            update={"wheels": tuple(w.model_copy(update={"url": strip_credentials(w.url)}) for w in p.wheels)}
         )
-        for p in locked
+        for p in packages
     )
 
 
@@ -94,7 +75,7 @@ def make_lock(
     sources: Sources,
     *,
     previous: LockFile | None,
-    client: docker.DockerClient | None,
+    engine: Engine | None,
     upgrade: bool = False,
     upgrade_packages: Sequence[str] = (),
 ) -> LockOutcome:
@@ -105,12 +86,12 @@ def make_lock(
         spec.framework_requirements(),
         platform,
         sources,
-        preferences=[p.locked() for p in keep.frameworks] if keep else (),
+        preferences=keep.frameworks if keep else (),
         upgrade=upgrade,
         upgrade_packages=upgrade_packages,
     )
     seconds = frameworks.seconds
-    extras: tuple[LockedPackage, ...] = ()
+    extras: tuple[Package, ...] = ()
     if spec.packages:
         pins = [f"{p.name}=={p.version}" for p in frameworks.packages]
         resolved = resolve(
@@ -118,7 +99,7 @@ def make_lock(
             platform,
             sources,
             constraints=pins,
-            preferences=[p.locked() for p in keep.extras] if keep else (),
+            preferences=keep.extras if keep else (),
             upgrade=upgrade,
             upgrade_packages=upgrade_packages,
         )
@@ -131,8 +112,8 @@ def make_lock(
                 "the extra packages need other versions of framework dependencies: "
                 + ", ".join(sorted(changed))
             )
-    base, note = pin_base(client, spec.base_image)
-    fw_packages, extra_packages = _packages(frameworks.packages), _packages(extras)
+    base, note = pin_base(engine, spec.base_image)
+    fw_packages, extra_packages = _without_credentials(frameworks.packages), _without_credentials(extras)
     lock = LockFile(
         lock_version=1,
         created_by=f"dlenv {__version__}",

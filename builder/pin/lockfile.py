@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from builder import __version__
 from builder.errors import CheckFailed, LockError
-from builder.resolve.uv import LockedPackage, LockedWheel, Platform
+from builder.inputs.prepare import LockedInstall
+from builder.render.dockerfile import LockedBuild
+from builder.resolve.uv import Package, Platform
 from builder.spec import BuildSpec
 
 LOCK_VERSION = 1
@@ -37,28 +40,6 @@ _HEADER = (
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Wheel(_Strict):
-    name: str
-    url: str
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size: int | None = None
-
-
-class Package(_Strict):
-    name: str
-    version: str
-    wheels: tuple[Wheel, ...] = Field(min_length=1)
-
-    def requirement_line(self) -> str:
-        hashes = " ".join(f"--hash=sha256:{w.sha256}" for w in self.wheels)
-        return f"{self.name}=={self.version} {hashes}"
-
-    def locked(self) -> LockedPackage:
-        return LockedPackage(
-            self.name, self.version, tuple(LockedWheel(w.name, w.url, w.sha256, w.size) for w in self.wheels)
-        )
 
 
 class Inputs(_Strict):
@@ -112,6 +93,16 @@ class LockFile(_Strict):
     def packages(self) -> tuple[Package, ...]:
         return (*self.frameworks, *self.extras)
 
+    def installs(self) -> LockedInstall:
+        """What a locked build of this lock renders and installs."""
+        build = LockedBuild(
+            base=self.base.pinned,
+            base_digest=self.base.digest or self.base.image_id,
+            lock_digest=self.lock_digest,
+            source_date_epoch=self.source_date_epoch,
+        )
+        return LockedInstall(build, self.frameworks, self.extras)
+
     def as_toml(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
@@ -150,6 +141,38 @@ def strip_credentials(url: str) -> str:
     host = parts.hostname or ""
     netloc = host + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class LockTarget:
+    """A profile, resolved, and the lock file that goes with it."""
+
+    spec: BuildSpec
+    profile_dir: Path
+    path: Path
+    builtin: bool
+
+
+def lock_target(ref: str, lock: Path | None) -> LockTarget:
+    """PROFILE resolved, and its lock file (--lock, else the default place for it)."""
+    from builder import paths
+    from builder.profile.load import load_profile
+    from builder.resolve.decide import resolve
+
+    profile, path = load_profile(ref)
+    spec = resolve(profile)
+    builtin = path.parent == paths.builtin_profiles_dir()
+    return LockTarget(spec, path.parent, lock or default_path(spec.profile, path, builtin), builtin)
+
+
+def fresh_lock(spec: BuildSpec, path: Path) -> LockFile:
+    """The lock file, checked against the profile (exit 1 when missing or stale)."""
+    return check(path, spec, platform_of(spec))
+
+
+def platform_of(spec: BuildSpec) -> Platform:
+    """What uv resolves for: the image's Python, C library and architecture."""
+    return Platform(spec.python_full, spec.glibc)
 
 
 def default_path(profile_name: str, profile_file: Path, builtin: bool) -> Path:

@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from builder import paths
-from builder.engine import docker_engine as engine
-from builder.errors import CheckFailed
+from builder.engine.protocol import RunRequest
+from builder.engine.run_once import TimedOut, run_to_end
+from builder.errors import CheckFailed, ContainerStartFailed
+from builder.image_paths import VENV
 
 if TYPE_CHECKING:
-    import docker
-
+    from builder.engine.protocol import Engine
     from builder.engine.resources import Resources
     from builder.pin.lockfile import LockFile
 
-VENV = "/opt/venv"
+MANIFEST_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -47,33 +48,33 @@ class Manifest:
         }
 
 
-def manifest(client: docker.DockerClient, image: str, resources: Resources) -> Manifest:
+def manifest(engine: Engine, image: str, resources: Resources) -> Manifest:
     """Run the manifest script in a throw-away container of the image (removed afterwards)."""
-    from docker.errors import ContainerError, ImageNotFound
-
-    image_id = engine.image_id(client, image)
-    if image_id is None:
+    found = engine.image(image)
+    if found is None:
         raise CheckFailed(f"{image} is not an image in this engine")
+    image_id = found.id
     code = paths.in_image_script("content_manifest.py").read_text()
     name = resources.container_name("verify")
-    with engine.answering(f"reading {image}"):
-        try:
-            out = client.containers.run(
-                image_id,
-                [f"{VENV}/bin/python", "-c", code, VENV],
-                name=name,
-                labels=resources.labels,
-                remove=True,
-                network_disabled=True,
-                stdout=True,
-                stderr=False,
-            )
-        except (ContainerError, ImageNotFound) as exc:
-            raise CheckFailed(
-                f"{image} has no {VENV} to verify (not a dlenv image?): {str(exc)[:200]}"
-            ) from None
+    request = RunRequest(
+        image=image_id,
+        command=(f"{VENV}/bin/python", "-c", code, VENV),
+        name=name,
+        labels=resources.labels,
+        network=False,
+        platform=found.platform,
+    )
+    try:
+        finished = run_to_end(engine, request, MANIFEST_TIMEOUT)
+    except (ContainerStartFailed, TimedOut) as exc:
+        raise CheckFailed(f"{image} could not be read: {exc}") from None
     resources.forget(name)
-    data = json.loads(out.decode().strip().splitlines()[-1])
+    if finished.exit_code != 0:
+        raise CheckFailed(
+            f"{image} has no {VENV} to verify (not a dlenv image?): {finished.stderr.strip()[-200:]}"
+        )
+    out = finished.stdout
+    data = json.loads(out.strip().splitlines()[-1])
     canonical = json.dumps(
         {k: data[k] for k in ("entries", "python", "debian")}, sort_keys=True, separators=(",", ":")
     )

@@ -1,35 +1,15 @@
-"""The one translator of an accelerator's container options into each output format.
+"""An accelerator's container options in the formats dlenv writes for others.
 
 RuntimeOptions (from the matrix, carried by the BuildSpec) say what a container of the image
 needs: an NVIDIA GPU device request, or AMD's /dev/kfd and /dev/dri with the video/render
 groups and seccomp, and a shared-memory size. Each function below is one output format:
-Docker SDK arguments, compose service keys, and `docker run` arguments (used by
-devcontainer.json and by the run hint in the Dockerfile).
+compose service keys, and `docker run` arguments (devcontainer.json, the Dockerfile's run
+hint). The engine translates the same options into its own API (engine/docker_engine.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from builder.spec import RuntimeOptions
-
-
-def sdk_kwargs(opts: RuntimeOptions, *, devices: bool = True) -> dict[str, Any]:
-    """Arguments for `client.containers.create/run`; devices=False for a CPU-only run."""
-    kwargs: dict[str, Any] = {"shm_size": opts.shm_size}
-    if not devices:
-        return kwargs
-    if opts.gpus:
-        from docker.types import DeviceRequest
-
-        kwargs["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
-    if opts.devices:
-        kwargs["devices"] = [f"{d}:{d}:rwm" for d in opts.devices]
-    if opts.group_add:
-        kwargs["group_add"] = list(opts.group_add)
-    if opts.security_opt:
-        kwargs["security_opt"] = list(opts.security_opt)
-    return kwargs
 
 
 def compose_keys(opts: RuntimeOptions) -> dict[str, object]:

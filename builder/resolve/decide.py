@@ -16,7 +16,7 @@ from packaging.version import Version
 from builder.errors import ResolveError
 from builder.facts.matrix import Matrix, RocmEntry, load_matrix
 from builder.facts.registry import Registry, load_registry
-from builder.profile.model import FrameworkSpec, Profile
+from builder.profile.schema import FrameworkSpec, Profile
 from builder.resolve.search import Choice, Pin, Request, Solver, Wanted
 from builder.spec import (
     BuildSpec,

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from builder.errors import DlenvError, IndexUnreachable, ResolveError
-from builder.inputs.prepare import Sources
 
 # uv's messages for an index it could not reach (network, DNS, TLS, HTTP errors).
 _UNREACHABLE = re.compile(
@@ -43,19 +44,25 @@ class Platform:
         return f"{self.arch}-manylinux_{self.glibc.replace('.', '_')}"
 
 
-@dataclass(frozen=True)
-class LockedWheel:
+class Wheel(BaseModel):
+    """One wheel of a pinned package, with the sha256 an install checks it against."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     name: str
     url: str
-    sha256: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int | None = None
 
 
-@dataclass(frozen=True)
-class LockedPackage:
+class Package(BaseModel):
+    """A package pinned to one version, with every wheel that fits the platform."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     name: str
     version: str
-    wheels: tuple[LockedWheel, ...]
+    wheels: tuple[Wheel, ...] = Field(min_length=1)
 
     def requirement_line(self) -> str:
         """`name==version --hash=...` for `pip install --require-hashes --no-deps`."""
@@ -64,8 +71,19 @@ class LockedPackage:
 
 
 @dataclass(frozen=True)
+class Sources:
+    """Where pip (in the build) and uv (on the host, for `--resolve` and `lock`) find packages."""
+
+    index_url: str | None
+    extra_index_urls: tuple[str, ...]  # the site's, then the frameworks' vendor indexes
+    find_links: tuple[str, ...]  # URLs and absolute wheelhouse directories
+    ca_bundle: Path | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Resolution:
-    packages: tuple[LockedPackage, ...]
+    packages: tuple[Package, ...]
     tool: str  # "uv 0.13.9"
     seconds: float
 
@@ -136,7 +154,8 @@ def _environment(sources: Sources) -> dict[str, str]:
     return env
 
 
-def _parse(text: str) -> tuple[LockedPackage, ...]:
+def parse_pylock(text: str) -> tuple[Package, ...]:
+    """The packages of uv's pylock.toml output; ResolveError for one without a hashed wheel."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -144,23 +163,22 @@ def _parse(text: str) -> tuple[LockedPackage, ...]:
     data: dict[str, Any] = tomllib.loads(text)
     packages = []
     for entry in data.get("packages", []):
-        wheels = []
-        for wheel in entry.get("wheels", []):
-            url = str(wheel.get("url") or wheel.get("path") or "")
-            wheels.append(
-                LockedWheel(
-                    name=url.rsplit("/", 1)[-1],
-                    url=url,
+        try:
+            wheels = tuple(
+                Wheel(
+                    name=str(wheel.get("url") or wheel.get("path") or "").rsplit("/", 1)[-1],
+                    url=str(wheel.get("url") or wheel.get("path") or ""),
                     sha256=str(wheel.get("hashes", {}).get("sha256", "")),
                     size=wheel.get("size"),
                 )
+                for wheel in entry.get("wheels", [])
             )
-        if not wheels or any(not w.sha256 for w in wheels):
+            packages.append(Package(name=str(entry["name"]), version=str(entry["version"]), wheels=wheels))
+        except (ValidationError, KeyError):
             raise ResolveError(
                 f"uv found no wheel with a sha256 hash for {entry.get('name')} "
                 f"{entry.get('version')}: a lock needs one for every package"
-            )
-        packages.append(LockedPackage(str(entry["name"]), str(entry["version"]), tuple(wheels)))
+            ) from None
     return tuple(sorted(packages, key=lambda p: p.name))
 
 
@@ -192,7 +210,7 @@ def resolve(
     sources: Sources,
     *,
     constraints: Sequence[str] = (),
-    preferences: Sequence[LockedPackage] = (),
+    preferences: Sequence[Package] = (),
     upgrade: bool = False,
     upgrade_packages: Sequence[str] = (),
     timeout: int = 1800,
@@ -243,5 +261,5 @@ def resolve(
             raise IndexUnreachable(f"uv did not finish resolving within {timeout} s") from None
         if result.returncode != 0:
             raise _failure(result.stderr, platform)
-        packages = _parse(output.read_text())
+        packages = parse_pylock(output.read_text())
     return Resolution(packages, uv_version(), time.monotonic() - started)

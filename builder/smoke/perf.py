@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from builder.facts.matrix import Matrix, load_matrix
-from builder.smoke.run import SmokeReport, SmokeResult
+from builder.smoke.report import SmokeReport, SmokeResult
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from builder.profile.model import load_profile
+from builder.profile.load import load_profile
 from builder.resolve.decide import resolve
 
 from .conftest import dlenv, layer_paths

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from builder.cli import app
+from builder.cli.app import app
 
 OK = 'name: t\naccelerator: cpu\nframeworks: {pytorch: "2.13"}\n'
 

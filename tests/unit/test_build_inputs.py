@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from builder.engine import docker_engine as engine
+from builder.engine.build_stream import build_events
+from builder.engine.docker_engine import DockerEngine
+from builder.engine.protocol import BuildContainer, BuiltImage
 from builder.errors import BuildFailed, ProfileError
 from builder.events import BuildStep
 from builder.inputs.context import make_context
 from builder.inputs.pip_settings import build_inputs, read_host_pip
 from builder.inputs.prepare import BuildOptions, prepare_build
-from builder.profile.model import load_profile
+from builder.profile.load import load_profile
 from builder.resolve.decide import resolve
 from tests.fakes import FakeClient, successful_build
 
@@ -102,39 +104,35 @@ def test_pip_from_host_drops_vendor_indexes(tmp_path: Path, monkeypatch: pytest.
 
 def test_engine_translates_steps_and_never_tags() -> None:
     client = FakeClient(successful_build())
-    events = list(engine.build(client, b"", base_image="debian"))
+    events = list(DockerEngine(client).build(b"", base_image="debian"))
     steps = [(e.step, e.total, e.text) for e in events if isinstance(e, BuildStep)]
     assert steps == [(1, 2, "FROM debian"), (2, 2, "RUN true")]
-    assert engine.BuildContainer("0123456789ab") in events
-    assert events[-1] == engine.BuiltImage("sha256:feed")
+    assert BuildContainer("0123456789ab") in events
+    assert events[-1] == BuiltImage("sha256:feed")
     assert client.api.tags == {}, "tags are applied by the pipeline after success"
     assert "tag" not in client.api.build_kwargs
 
 
 def test_engine_failure_names_step_and_tail() -> None:
-    client = FakeClient(
-        [
-            {"stream": "Step 3/9 : RUN apt-get install nope\n"},
-            {"stream": "E: Unable to locate package nope\n"},
-            {"error": "The command '/bin/sh -c apt-get install nope' returned a non-zero code: 100"},
-        ]
-    )
+    chunks = [
+        {"stream": "Step 3/9 : RUN apt-get install nope\n"},
+        {"stream": "E: Unable to locate package nope\n"},
+        {"error": "The command '/bin/sh -c apt-get install nope' returned a non-zero code: 100"},
+    ]
     with pytest.raises(BuildFailed) as info:
-        list(engine.build(client, b"", base_image="debian"))
+        list(build_events(chunks, "debian"))
     assert "Step 3/9 : RUN apt-get install nope" in str(info.value)
     assert "Unable to locate package nope" in str(info.value)
 
 
 def test_engine_missing_base_image_says_how_to_fix() -> None:
-    client = FakeClient(
-        [
-            {"stream": "Step 1/9 : FROM nvidia/cuda:13.0.2-base-ubuntu24.04 AS system\n"},
-            {
-                "error": "Get https://registry-1.docker.io/v2/: dial tcp: lookup "
-                "registry-1.docker.io: no such host"
-            },
-        ]
-    )
+    chunks = [
+        {"stream": "Step 1/9 : FROM nvidia/cuda:13.0.2-base-ubuntu24.04 AS system\n"},
+        {
+            "error": "Get https://registry-1.docker.io/v2/: dial tcp: lookup "
+            "registry-1.docker.io: no such host"
+        },
+    ]
     with pytest.raises(BuildFailed) as info:
-        list(engine.build(client, b"", base_image="nvidia/cuda:13.0.2-base-ubuntu24.04"))
+        list(build_events(chunks, "nvidia/cuda:13.0.2-base-ubuntu24.04"))
     assert "cannot be pulled" in str(info.value) and "make-base-image.sh" in str(info.value)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from builder.cli import app
+from builder.cli.app import app
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

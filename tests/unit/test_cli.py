@@ -8,8 +8,8 @@ import jsonschema
 import yaml
 from typer.testing import CliRunner
 
-from builder.cli import app
-from builder.profile.model import builtin_profile_names
+from builder.cli.app import app
+from builder.profile.load import builtin_profile_names
 
 
 def test_profiles_json(runner: CliRunner) -> None:

@@ -1,7 +1,9 @@
 """build/smoke through the CLI against a fake engine: exit codes 3/4/5, --smoke, progress modes.
 
 The integration tests run the same commands against the real engine; these pin down the CLI's
-mapping from what the engine says to what the user sees, quickly and without Docker.
+mapping from what the engine says to what the user sees, quickly and without Docker. The fake
+implements the engine seam (builder.engine.protocol) and is handed in as the CLI's context
+object: nothing inside dlenv is patched.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from builder import pipeline
-from builder.cli import app
-from builder.engine import docker_engine as engine
-from builder.errors import EngineUnavailable
-from builder.smoke.run import SmokeReport, SmokeResult
-from tests.fakes import FakeClient, successful_build
+from builder.cli.app import app
+from builder.cli.common import CliDeps
+from builder.errors import BuildFailed, EngineUnavailable
+from builder.events import BuildStep
+from builder.smoke.report import SmokeResult
+from tests.fakes import FakeEngine, scripted_build
 
 GOOD = SmokeResult(
     ok=True,
@@ -35,78 +37,67 @@ GOOD = SmokeResult(
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeClient:
-    client = FakeClient(successful_build("feedbeef"), image_id="sha256:feedbeef")
-    monkeypatch.setattr(engine, "connect", lambda timeout=60: client)
-    return client
+def fake() -> FakeEngine:
+    return FakeEngine(scripted_build("sha256:feedbeef"))
 
 
-def _smoke_returns(monkeypatch: pytest.MonkeyPatch, *results: SmokeResult, code: int = 0) -> list[Any]:
-    calls: list[Any] = []
-
-    def run_smoke(image: str, **kwargs: Any) -> SmokeReport:
-        calls.append((image, kwargs))
-        return SmokeReport(image, code, results, "stderr tail")
-
-    monkeypatch.setattr(pipeline, "run_smoke", run_smoke)
-    return calls
+def invoke(runner: CliRunner, engine: Any, *args: str) -> Any:
+    """Run the CLI with `engine` as its engine (a FakeEngine, or a callable that raises)."""
+    connect = engine if callable(engine) and not isinstance(engine, FakeEngine) else (lambda timeout: engine)
+    return runner.invoke(app, list(args), obj=CliDeps(connect))
 
 
-def test_engine_unreachable_is_exit_3(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def _smoke_prints(fake: FakeEngine, *results: SmokeResult, code: int = 0) -> None:
+    stdout = "".join(json.dumps(r.as_json()) + "\n" for r in results)
+    fake.outputs["dlenv-smoke"] = (code, stdout, "stderr tail")
+
+
+def test_engine_unreachable_is_exit_3(runner: CliRunner) -> None:
     def unreachable(timeout: int = 60) -> Any:
         raise EngineUnavailable("The Docker engine at unix:///nope cannot be reached: no socket.")
 
-    monkeypatch.setattr(engine, "connect", unreachable)
-    result = runner.invoke(app, ["build", "pytorch-cpu"])
+    result = invoke(runner, unreachable, "build", "pytorch-cpu")
     assert result.exit_code == 3 and "cannot be reached" in result.output
 
 
-def test_build_tags_after_success_and_prints_the_image_id(runner: CliRunner, fake: FakeClient) -> None:
-    result = runner.invoke(app, ["build", "pytorch-cpu", "--progress", "plain"])
+def test_build_tags_after_success_and_prints_the_image_id(runner: CliRunner, fake: FakeEngine) -> None:
+    result = invoke(runner, fake, "build", "pytorch-cpu", "--progress", "plain")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "sha256:feedbeef"
-    assert fake.api.tags["dlenv/pytorch-cpu:latest"] == "sha256:feedbeef"
+    assert fake.tags["dlenv/pytorch-cpu:latest"] == "sha256:feedbeef"
     assert "[1/2] FROM debian" in result.stderr and "built dlenv/pytorch-cpu:latest" in result.stderr
 
 
-def test_failed_build_is_exit_4_and_tags_nothing(runner: CliRunner, fake: FakeClient) -> None:
-    fake.api.chunks = [
-        {"stream": "Step 1/2 : FROM debian\n"},
-        {"stream": "Step 2/2 : RUN false\n"},
-        {"error": "The command '/bin/sh -c false' returned a non-zero code: 1"},
-    ]
-    result = runner.invoke(app, ["build", "pytorch-cpu", "--progress", "plain"])
+def test_failed_build_is_exit_4_and_tags_nothing(runner: CliRunner) -> None:
+    failing = FakeEngine(
+        [BuildStep(1, 2, "FROM debian"), BuildStep(2, 2, "RUN false")],
+        build_error=BuildFailed("The build failed at Step 2/2 : RUN false"),
+    )
+    result = invoke(runner, failing, "build", "pytorch-cpu", "--progress", "plain")
     assert result.exit_code == 4
     assert "The build failed at Step 2/2 : RUN false" in result.output
-    assert fake.api.tags == {}
+    assert failing.tags == {}
 
 
-def test_disk_full_says_so(runner: CliRunner, fake: FakeClient) -> None:
-    fake.api.chunks = [
-        {"stream": "Step 1/1 : RUN dd if=/dev/zero of=/big\n"},
-        {"error": "write /var/lib/docker/overlay2/x/diff/big: no space left on device"},
-    ]
-    result = runner.invoke(app, ["build", "pytorch-cpu", "--progress", "plain"])
-    assert result.exit_code == 4
-    assert "ran out of disk space" in result.output and "docker builder prune" in result.output
+def test_a_build_that_yields_no_image_is_exit_4(runner: CliRunner) -> None:
+    empty = FakeEngine([BuildStep(1, 1, "FROM debian")])
+    result = invoke(runner, empty, "build", "pytorch-cpu", "--progress", "plain")
+    assert result.exit_code == 4 and "produced no image" in result.output and empty.tags == {}
 
 
-def test_build_smoke_passes_the_typed_runtime_options(
-    runner: CliRunner, fake: FakeClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls = _smoke_returns(monkeypatch, GOOD)
-    result = runner.invoke(app, ["build", "pytorch-cpu", "--smoke", "--progress", "plain"])
+def test_build_smoke_passes_the_typed_runtime_options(runner: CliRunner, fake: FakeEngine) -> None:
+    _smoke_prints(fake, GOOD)
+    result = invoke(runner, fake, "build", "pytorch-cpu", "--smoke", "--progress", "plain")
     assert result.exit_code == 0, result.output
-    image, kwargs = calls[0]
-    assert image == "dlenv/pytorch-cpu:latest"
-    assert kwargs["runtime"].shm_size == "2g" and kwargs["runtime"].gpus is False
+    request = next(r for r in fake.runs if r.command[0] == "dlenv-smoke")
+    assert request.image == "dlenv/pytorch-cpu:latest"
+    assert request.runtime is not None and request.runtime.shm_size == "2g" and request.runtime.gpus is False
+    assert request.labels["io.dlenv.run-id"] and request.name in fake.removed  # removed after the run
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert lines == [GOOD.as_json()]
 
 
-def test_failed_smoke_is_exit_5_with_the_reason(
-    runner: CliRunner, fake: FakeClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_smoke_is_exit_5_with_the_reason(runner: CliRunner, fake: FakeEngine) -> None:
     bad = SmokeResult(
         ok=False,
         framework="pytorch",
@@ -114,29 +105,29 @@ def test_failed_smoke_is_exit_5_with_the_reason(
         device="cpu",
         error="loss did not fall clearly: 0.4 -> 0.39",
     )
-    _smoke_returns(monkeypatch, bad, code=1)
-    result = runner.invoke(app, ["build", "pytorch-cpu", "--smoke", "--progress", "plain"])
+    _smoke_prints(fake, bad, code=1)
+    result = invoke(runner, fake, "build", "pytorch-cpu", "--smoke", "--progress", "plain")
     assert result.exit_code == 5
     assert "pytorch/lstm: loss did not fall clearly" in result.output
 
 
-def test_smoke_of_an_image_reads_its_labels(
-    runner: CliRunner, fake: FakeClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_smoke_of_an_image_reads_its_labels(runner: CliRunner, fake: FakeEngine) -> None:
     runtime = {"gpus": True, "devices": [], "group_add": [], "security_opt": [], "shm_size": "8g"}
-    fake.api.images["sha256:feedbeef"].labels.update(
-        {"io.dlenv.accelerator": "cuda", "io.dlenv.runtime": json.dumps(runtime)}
+    fake.add_image(
+        "sha256:feedbeef",
+        labels={"io.dlenv.accelerator": "cuda", "io.dlenv.runtime": json.dumps(runtime)},
+        tags=("team/img:1",),
     )
-    fake.api.tags["team/img:1"] = "sha256:feedbeef"
-    calls = _smoke_returns(monkeypatch, GOOD)
-    result = runner.invoke(app, ["smoke", "team/img:1", "--allow-cpu", "--json"])
+    _smoke_prints(fake, GOOD)
+    result = invoke(runner, fake, "smoke", "team/img:1", "--allow-cpu", "--json")
     assert result.exit_code == 0, result.output
-    _, kwargs = calls[0]
-    assert kwargs["runtime"].gpus is True and kwargs["allow_cpu"] is True
+    request = fake.runs[-1]
+    assert request.runtime is not None and request.runtime.gpus is True
+    assert request.devices is False and "--allow-cpu" in request.command
 
 
-def test_json_progress_is_one_object_per_event(runner: CliRunner, fake: FakeClient) -> None:
-    result = runner.invoke(app, ["build", "pytorch-cpu", "--progress", "json"])
+def test_json_progress_is_one_object_per_event(runner: CliRunner, fake: FakeEngine) -> None:
+    result = invoke(runner, fake, "build", "pytorch-cpu", "--progress", "json")
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     kinds = [e["event"] for e in events]
@@ -149,14 +140,13 @@ def test_json_progress_is_one_object_per_event(runner: CliRunner, fake: FakeClie
     ).items()
 
 
-def test_auto_progress_off_a_terminal_is_plain(runner: CliRunner, fake: FakeClient) -> None:
-    result = runner.invoke(app, ["build", "pytorch-cpu"])
+def test_auto_progress_off_a_terminal_is_plain(runner: CliRunner, fake: FakeEngine) -> None:
+    result = invoke(runner, fake, "build", "pytorch-cpu")
     assert result.exit_code == 0 and "[2/2] RUN true" in result.stderr
 
 
-def test_bad_progress_mode_is_a_usage_error_before_the_engine(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(engine, "connect", lambda timeout=60: pytest.fail("engine contacted"))
-    result = runner.invoke(app, ["build", "pytorch-cpu", "--progress", "fancy"])
+def test_bad_progress_mode_is_a_usage_error_before_the_engine(runner: CliRunner) -> None:
+    result = invoke(
+        runner, lambda timeout: pytest.fail("engine contacted"), "build", "pytorch-cpu", "--progress", "fancy"
+    )
     assert result.exit_code == 2 and "--progress" in result.output

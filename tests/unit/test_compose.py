@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from builder.profile.model import builtin_profile_names
+from builder.profile.load import builtin_profile_names
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "compose.yaml").read_text())

@@ -11,10 +11,11 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from builder.cli import app
+from builder.cli.app import app
 from builder.dev import container as devenv
+from builder.dev.vscode import devcontainer_json
 from builder.errors import ProfileError
-from builder.profile.model import load_profile
+from builder.profile.load import load_profile
 from builder.resolve.decide import resolve
 
 SCHEMA = json.loads(
@@ -25,7 +26,7 @@ SCHEMA = json.loads(
 @pytest.mark.parametrize("name", ["pytorch-cpu", "pytorch-cuda", "pytorch-rocm"])
 def test_devcontainer_json_is_valid(name: str) -> None:
     spec = resolve(load_profile(name)[0])
-    data = json.loads(devenv.devcontainer_json(spec))
+    data = json.loads(devcontainer_json(spec))
     jsonschema.Draft202012Validator(SCHEMA).validate(data)
     assert data["remoteUser"] == "dlenv" and data["workspaceFolder"] == "/workspace"
     if name == "pytorch-cuda":

@@ -19,7 +19,7 @@ from builder.host.probe import (
     parse_rocm_smi_productname,
     parse_rocminfo,
 )
-from builder.profile.model import load_profile, parse_profile
+from builder.profile.load import load_profile, parse_profile
 from builder.resolve.decide import resolve
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "host"

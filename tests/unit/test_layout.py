@@ -16,23 +16,29 @@ from typing import Any
 
 import pytest
 
-from builder.engine import docker_engine as engine
-from builder.engine.docker_engine import EngineFacts
+from builder.engine.build_stream import build_events
+from builder.engine.protocol import EngineInfo
 from builder.errors import BuildFailed, UsageError
-from builder.inputs.layout import INPUTS_HOST, INPUTS_PORT, Layout, make_bundle
 from builder.inputs.prepare import BuildOptions, has_credentials, prepare_build
 from builder.inputs.server import InputServer, choose_delivery, choose_installer
-from builder.profile.model import load_profile
+from builder.names import INPUTS_HOST
+from builder.profile.load import load_profile
 from builder.render.dockerfile import render_dockerfile
+from builder.render.layout import INPUTS_PORT, Layout, make_bundle
 from builder.resolve.decide import resolve
 from builder.spec import BuildSpec
-from tests.fakes import FakeClient
 
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
 HOST_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}.get(
     platform.machine().lower(), platform.machine().lower()
 )
-LOCAL = EngineFacts(name=socket.gethostname(), os_type="linux", arch=HOST_ARCH, rootless=False)
+LOCAL = EngineInfo(
+    address="unix:///var/run/docker.sock",
+    name=socket.gethostname(),
+    os_type="linux",
+    arch=HOST_ARCH,
+    rootless=False,
+)
 
 
 def _spec(packages: tuple[str, ...] = ("six",)) -> BuildSpec:
@@ -156,8 +162,8 @@ def test_credentials_are_detected_in_any_source(url: str, secret: bool) -> None:
 def test_delivery_choice() -> None:
     assert choose_delivery("auto", LOCAL, credentials=False)[0] == "served"
     assert choose_delivery("staged", LOCAL, credentials=False)[0] == "staged"
-    remote = EngineFacts("build-server", "linux", "x86_64", False)
-    rootless = EngineFacts(socket.gethostname(), "linux", "x86_64", True)
+    remote = EngineInfo("tcp://x:2376", "build-server", "linux", "x86_64", False)
+    rootless = EngineInfo("unix:///var/run/docker.sock", socket.gethostname(), "linux", "x86_64", True)
     for facts, credentials, why in [
         (remote, False, "another host"),
         (rootless, False, "rootless"),
@@ -174,8 +180,8 @@ def test_installer_is_uv_only_for_the_engines_platform() -> None:
     assert installer == ("uv" if sys.platform == "linux" else "pip")
     assert binary is None or binary.is_file()
     other_arch = "aarch64" if HOST_ARCH != "aarch64" else "x86_64"
-    assert choose_installer(EngineFacts("x", "linux", other_arch, False)) == ("pip", None)
-    assert choose_installer(EngineFacts("x", "windows", HOST_ARCH, False)) == ("pip", None)
+    assert choose_installer(EngineInfo("tcp://x:2376", "x", "linux", other_arch, False)) == ("pip", None)
+    assert choose_installer(EngineInfo("tcp://x:2376", "x", "windows", HOST_ARCH, False)) == ("pip", None)
 
 
 def test_input_server_serves_its_bundles_only() -> None:
@@ -214,33 +220,29 @@ def test_served_dockerfiles_pass_hadolint(tmp_path: Path, locked: bool, installe
 
 
 def test_uv_hash_mismatch_is_reported_per_package() -> None:
-    client = FakeClient(
-        [
-            {"stream": "Step 5/14 : RUN python3 -c 'import sys' http://dlenv-inputs:8700/f.tar\n"},
-            {"stream": "  × Failed to download `six==1.17.0`\n"},
-            {"stream": "  ╰─▶ Hash mismatch for `six==1.17.0`\n"},
-            {"stream": "      Expected:\n"},
-            {"stream": "        sha256:" + "a" * 64 + "\n"},
-            {"stream": "      Computed:\n"},
-            {"stream": "        sha256:" + "b" * 64 + "\n"},
-            {"error": "The command returned a non-zero code: 1"},
-        ]
-    )
+    chunks = [
+        {"stream": "Step 5/14 : RUN python3 -c 'import sys' http://dlenv-inputs:8700/f.tar\n"},
+        {"stream": "  × Failed to download `six==1.17.0`\n"},
+        {"stream": "  ╰─▶ Hash mismatch for `six==1.17.0`\n"},
+        {"stream": "      Expected:\n"},
+        {"stream": "        sha256:" + "a" * 64 + "\n"},
+        {"stream": "      Computed:\n"},
+        {"stream": "        sha256:" + "b" * 64 + "\n"},
+        {"error": "The command returned a non-zero code: 1"},
+    ]
     with pytest.raises(BuildFailed) as info:
-        list(engine.build(client, b""))
+        list(build_events(chunks, ""))
     assert "six==1.17.0 (lock aaaaaaaaaaaa..., downloaded bbbbbbbbbbbb...)" in str(info.value)
 
 
 def test_unreachable_input_server_suggests_staged_inputs() -> None:
-    client = FakeClient(
-        [
-            {"stream": "Step 5/14 : RUN python3 -c 'import sys' http://dlenv-inputs:8700/f.tar\n"},
-            {"stream": "urllib.error.URLError: <urlopen error [Errno 111] Connection refused>\n"},
-            {"error": "The command returned a non-zero code: 1"},
-        ]
-    )
+    chunks = [
+        {"stream": "Step 5/14 : RUN python3 -c 'import sys' http://dlenv-inputs:8700/f.tar\n"},
+        {"stream": "urllib.error.URLError: <urlopen error [Errno 111] Connection refused>\n"},
+        {"error": "The command returned a non-zero code: 1"},
+    ]
     with pytest.raises(BuildFailed) as info:
-        list(engine.build(client, b""))
+        list(build_events(chunks, ""))
     assert "could not fetch its inputs" in str(info.value) and "--inputs staged" in str(info.value.hint)
 
 

@@ -11,11 +11,11 @@ import pytest
 from builder import names, paths
 from builder.errors import ProfileError
 from builder.facts.matrix import load_matrix
-from builder.profile.model import parse_profile
+from builder.profile.load import parse_profile
 from builder.render.dockerfile import render_dockerfile
 from builder.resolve.decide import resolve
 from builder.smoke.perf import PerfFloors, judge_peak_fraction
-from builder.smoke.run import SmokeReport, SmokeResult
+from builder.smoke.report import SmokeReport, SmokeResult
 
 _spec = importlib.util.spec_from_file_location("dlenv_smoke_perf", paths.smoke_scripts_dir() / "smoke.py")
 assert _spec and _spec.loader

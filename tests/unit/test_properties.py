@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builder.errors import ProfileError
-from builder.profile.model import Profile, parse_profile
+from builder.profile.load import parse_profile
+from builder.profile.schema import Profile
 from builder.render.dockerfile import render_dockerfile
 from builder.resolve.decide import resolve
 

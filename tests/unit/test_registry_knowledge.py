@@ -16,7 +16,7 @@ from builder import paths
 from builder.errors import ResolveError
 from builder.facts.matrix import load_matrix
 from builder.facts.registry import load_registry
-from builder.profile.model import parse_profile
+from builder.profile.load import parse_profile
 from builder.resolve.decide import resolve
 from builder.spec import BuildSpec
 

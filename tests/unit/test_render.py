@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from builder import paths
-from builder.cli import app
-from builder.profile.model import builtin_profile_names, load_profile, parse_profile
+from builder.cli.app import app
+from builder.profile.load import builtin_profile_names, load_profile, parse_profile
 from builder.render import dockerfile as render
 from builder.resolve.decide import resolve
 
@@ -106,7 +106,7 @@ def test_hostile_values_cannot_reach_the_shell() -> None:
 
 
 def test_render_is_byte_identical_across_runs_dirs_and_envs(tmp_path: Path) -> None:
-    code = "import sys;from builder.cli import app;sys.argv=['dlenv','render','workstation-cuda'];app()"
+    code = "import sys;from builder.cli.app import app;sys.argv=['dlenv','render','workstation-cuda'];app()"
     outputs = set()
     for cwd, extra in ((REPO, {}), (tmp_path, {"LANG": "C", "TZ": "Asia/Tokyo", "HOME": str(tmp_path)})):
         env = {**os.environ, "PYTHONPATH": str(REPO), **extra}
@@ -129,7 +129,10 @@ def test_render_all_check_fails_after_a_template_edit(
     edited = tmp_path / "templates"
     shutil.copytree(paths.templates_dir(), edited)
     smoke = edited / "partials" / "smoke.j2"
-    smoke.write_text(smoke.read_text().replace("COPY dlenv/smoke/ ", "COPY  dlenv/smoke/ "))
+    original = smoke.read_text()
+    edited_text = original.replace("COPY {{ paths.CONTEXT_SMOKE }}/ ", "COPY  {{ paths.CONTEXT_SMOKE }}/ ")
+    assert edited_text != original, "the edit must change the template"
+    smoke.write_text(edited_text)
     monkeypatch.setattr(paths, "templates_dir", lambda: edited)
     render._environment.cache_clear()
     try:
@@ -152,7 +155,7 @@ def test_render_all_writes_then_checks_clean(runner: CliRunner, tmp_path: Path) 
 
 def test_render_does_not_import_docker_or_testcontainers() -> None:
     code = (
-        "import sys;from builder.cli import app;sys.argv=['dlenv','render','pytorch-cuda'];\n"
+        "import sys;from builder.cli.app import app;sys.argv=['dlenv','render','pytorch-cuda'];\n"
         "try:\n  app()\nexcept SystemExit: pass\n"
         "bad=[m for m in sys.modules if m.split('.')[0] in ('docker','testcontainers')];"
         "assert not bad, bad"

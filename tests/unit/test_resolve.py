@@ -10,7 +10,7 @@ from packaging.version import Version
 from builder.errors import ResolveError
 from builder.facts.matrix import CudaEntry, load_matrix
 from builder.facts.registry import load_registry
-from builder.profile.model import builtin_profile_names, load_profile, parse_profile
+from builder.profile.load import builtin_profile_names, load_profile, parse_profile
 from builder.resolve.decide import resolve
 from builder.spec import BuildSpec
 

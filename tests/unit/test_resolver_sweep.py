@@ -15,7 +15,8 @@ from packaging.version import Version
 from builder.errors import ResolveError
 from builder.facts.matrix import Accelerator, load_matrix
 from builder.facts.registry import load_registry
-from builder.profile.model import Profile, parse_profile
+from builder.profile.load import parse_profile
+from builder.profile.schema import Profile
 from builder.resolve.decide import resolve
 
 M = load_matrix()

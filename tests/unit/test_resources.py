@@ -6,41 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from docker.errors import ImageNotFound, NotFound
 
+from builder.engine.protocol import ContainerInfo
 from builder.engine.resources import Resources
 from builder.errors import EngineUnavailable, Interrupted
+from tests.fakes import FakeEngine
 
 
-class _Api:
-    def __init__(self, existing: set[str]) -> None:
-        self.existing = existing
-        self.removed: list[str] = []
-
-    def containers(self, all: bool, filters: dict[str, str]) -> list[dict[str, str]]:  # noqa: A002 - SDK name
-        return []
-
-    def remove_container(self, container: str, force: bool, v: bool) -> None:
-        if container not in self.existing:
-            raise NotFound("no such container")
-        self.removed.append(container)
-
-    def remove_image(self, ref: str, force: bool, noprune: bool) -> None:
-        if ref not in self.existing:
-            raise ImageNotFound("no such image")
-        self.removed.append(ref)
-
-
-class _Client:
-    def __init__(self, existing: set[str]) -> None:
-        self.api = _Api(existing)
-
-    def close(self) -> None:
-        pass
+def _engine_with(containers: set[str], tags: set[str]) -> FakeEngine:
+    engine = FakeEngine()
+    for name in containers:
+        engine.containers_by_name[name] = ContainerInfo(id=name, name=name, status="running")
+    for ref in tags:
+        engine.tags[ref] = "sha256:feed"
+    return engine
 
 
 def test_cleanup_removes_what_exists_and_keeps_what_was_handed_over() -> None:
-    client = _Client({"dlenv-smoke-1", "0123456789abcdef0123", "dlenv/x:latest"})
+    client = _engine_with({"0123456789abcdef0123"}, {"dlenv/x:latest"})
     resources = Resources(connect=lambda timeout: client)
     name = resources.container_name("smoke")
     resources.container("0123456789abcdef0123")  # a build step's container, by ID
@@ -48,9 +31,9 @@ def test_cleanup_removes_what_exists_and_keeps_what_was_handed_over() -> None:
     resources.tag("dlenv/x:latest")
     resources.tag("dlenv/kept:latest")
     resources.keep("dlenv/kept:latest")
-    client.api.existing.add(name)
+    client.containers_by_name[name] = ContainerInfo(id="feed" * 16, name=name, status="running")
     report = resources.cleanup()
-    assert client.api.removed == [name, "0123456789abcdef0123", "dlenv/x:latest"]
+    assert client.removed == [name, "0123456789abcdef0123", "dlenv/x:latest"]
     assert report.removed == [f"container {name}", "container 0123456789ab", "tag dlenv/x:latest"]
     assert report.kept == ["dlenv/kept:latest"] and not report.failed
     assert "kept dlenv/kept:latest (finished before the interrupt)" in report.summary()
@@ -70,7 +53,7 @@ def test_an_engine_that_went_away_is_reported_with_the_fix() -> None:
 
 
 def test_interrupt_carries_the_report_and_nothing_created_says_so() -> None:
-    resources = Resources(connect=lambda timeout: _Client(set()))
+    resources = Resources(connect=lambda timeout: FakeEngine())
     with pytest.raises(Interrupted) as info, resources.cleaned_up():
         raise Interrupted("SIGINT")
     assert info.value.cleanup is not None
@@ -81,7 +64,8 @@ def test_a_container_the_engine_cannot_start_is_exit_3_with_what_to_do() -> None
     """dev up's container start fails inside the engine: a clear error, never a traceback."""
     from docker.errors import APIError
 
-    from builder.engine import docker_engine as engine
+    from builder.engine.docker_engine import DockerEngine
+    from builder.engine.protocol import RunRequest
     from builder.errors import ContainerStartFailed
 
     class Containers:
@@ -95,8 +79,9 @@ def test_a_container_the_engine_cannot_start_is_exit_3_with_what_to_do() -> None
     class Client:
         containers = Containers()
 
+    engine = DockerEngine(Client())
     with pytest.raises(ContainerStartFailed) as caught:
-        engine.run_detached(Client(), image="img", name="dlenv-dev-x", command=["sleep"], labels={})
+        engine.run(RunRequest(image="img", command=("sleep",), name="dlenv-dev-x", labels={}))
     assert caught.value.exit_code == 3
     assert "could not start container dlenv-dev-x" in caught.value.message
     assert caught.value.hint is not None and "restart dockerd" in caught.value.hint

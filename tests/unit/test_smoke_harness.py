@@ -6,8 +6,9 @@ import importlib.util
 import sys
 
 from builder import paths
+from builder.engine.docker_engine import run_kwargs
 from builder.render import runopts
-from builder.smoke.run import SmokeReport, SmokeResult, parse_results
+from builder.smoke.report import SmokeReport, SmokeResult, parse_results
 from builder.spec import RuntimeOptions
 
 _spec = importlib.util.spec_from_file_location("dlenv_smoke", paths.smoke_scripts_dir() / "smoke.py")
@@ -55,14 +56,14 @@ ROCM = RuntimeOptions(
 
 
 def test_sdk_kwargs_per_vendor() -> None:
-    cuda = runopts.sdk_kwargs(CUDA)
+    cuda = run_kwargs(CUDA)
     assert cuda["device_requests"][0]["Capabilities"] == [["gpu"]]
     assert cuda["device_requests"][0]["Count"] == -1
-    rocm = runopts.sdk_kwargs(ROCM)
+    rocm = run_kwargs(ROCM)
     assert rocm["devices"] == ["/dev/kfd:/dev/kfd:rwm", "/dev/dri:/dev/dri:rwm"]
     assert rocm["security_opt"] == ["seccomp=unconfined"]
     assert rocm["group_add"] == ["video", "render"]
-    assert runopts.sdk_kwargs(CUDA, devices=False) == {"shm_size": "8g"}
+    assert run_kwargs(CUDA, devices=False) == {"shm_size": "8g"}
 
 
 def test_every_format_comes_from_the_same_options() -> None:

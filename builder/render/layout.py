@@ -24,13 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-INPUTS_DIR = "/opt/dlenv-build"
-LOCK_DIR = "/opt/dlenv-lock"
-VENV = "/opt/venv"
-# Owner group of the virtual environment: every user in it can pip install into the venv, and
-# no layer below the user's own depends on a UID (a dev image for another UID reuses them all).
-VENV_GROUP = "dlenv-venv"
-INPUTS_HOST = "dlenv-inputs"  # resolved through the build's extra_hosts, never through DNS
+from builder import names
+
 INPUTS_PORT = 8700
 
 Installer = Literal["pip", "uv"]
@@ -62,12 +57,12 @@ class Layout:
     @property
     def wheelhouse_url(self) -> str:
         """Where a served build finds the wheelhouse (a find-links page of the input server)."""
-        return f"http://{INPUTS_HOST}:{self.port}/wheels/"
+        return f"http://{names.INPUTS_HOST}:{self.port}/wheels/"
 
     def fetch(self, step: str) -> str:
         """The shell command that unpacks a served step's inputs (staged: none needed)."""
         name = dict(self.bundles)[step]
-        url = f"http://{INPUTS_HOST}:{self.port}/{name}"
+        url = f"http://{names.INPUTS_HOST}:{self.port}/{name}"
         return f"python3 -c {shlex.quote(_FETCH)} {url}"
 
 
