@@ -14,8 +14,8 @@ unit:
 	.venv/bin/pytest tests/unit
 
 lint:
-	.venv/bin/ruff check builder tests bench dockerfiles/dlenv/smoke
-	.venv/bin/ruff format --check builder tests bench dockerfiles/dlenv/smoke
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
 render:

@@ -80,7 +80,7 @@ def wheel_page(directory: Path | None, address: str) -> Iterator[str | None]:
         return
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+        def log_message(self, format: str, *args: object) -> None:  # base signature
             pass
 
     server = http.server.ThreadingHTTPServer((address, 0), functools.partial(Quiet, directory=str(directory)))

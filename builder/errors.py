@@ -1,11 +1,21 @@
-"""Domain errors. Each carries the exit code the CLI maps it to (DESIGN.md, CLI contract).
+"""Domain errors. Each carries the exit code the CLI maps it to (docs/design.md, CLI contract).
 
-Exit codes: 0 ok, 1 a check failed, 2 invalid input, 3 Docker engine unreachable, 4 image build
-failed, 5 smoke test failed, 6 a package index or container registry unreachable or refusing the
-credentials, 130 interrupted (Ctrl-C, SIGTERM).
+EXIT_CODES is the one list of exit codes: the CLI's --help is written from it and a test checks
+the README's table against it.
 """
 
 from __future__ import annotations
+
+EXIT_CODES: dict[int, str] = {
+    0: "ok",
+    1: "a check failed",
+    2: "invalid input",
+    3: "Docker engine unreachable",
+    4: "image build failed",
+    5: "smoke test failed",
+    6: "a package index or container registry unreachable or refusing",
+    130: "interrupted",
+}
 
 
 class DlenvError(Exception):

@@ -41,10 +41,10 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dlenv-dockerd.log" >&2; exit 3; }
 fi
 
-if [ ! -x .venv/bin/dlenv ] || [ pyproject.toml -nt .venv/bin/dlenv ]; then
+if [ ! -x .venv/bin/dlenv ] || [ pyproject.toml -nt .venv/bin/dlenv ] || [ requirements/dev.txt -nt .venv/bin/dlenv ]; then
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip >&2
-  .venv/bin/pip install -q -e ".[dev]" >&2
+  .venv/bin/pip install -q -c requirements/dev.txt -e ".[dev]" >&2
   touch .venv/bin/dlenv
 fi
 

@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 TESTCONTAINERS_RYUK_DISABLED=true
 scripts/setup-host.sh
-LINT_SCOPE=(builder tests bench dockerfiles/dlenv/smoke)
-.venv/bin/ruff check "${LINT_SCOPE[@]}"
-.venv/bin/ruff format --check "${LINT_SCOPE[@]}"
+# The lint scope is every Python file of the repository (pyproject.toml: ruff's and mypy's settings).
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/dlenv render --all --check
 .venv/bin/pytest tests "$@"

@@ -70,7 +70,7 @@ class FakeApi:
     def tag(self, image: str, repo: str, tag: str) -> None:
         self.tags[f"{repo}:{tag}"] = image if image in self.images else f"sha256:{image}"
 
-    def containers(self, all: bool = False, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:  # noqa: A002
+    def containers(self, all: bool = False, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
         wanted = (filters or {}).get("label", "")
         key, _, value = wanted.partition("=")
         return [

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from builder.errors import DlenvError, UsageError
+from builder.errors import EXIT_CODES, DlenvError, UsageError
 
 if TYPE_CHECKING:
     from rich.status import Status
@@ -37,8 +37,7 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 app = typer.Typer(
     name="dlenv",
     help="From a short framework/GPU profile to a deep-learning container that provably works.\n\n"
-    "Exit codes: 0 ok, 1 check failed, 2 invalid input, 3 Docker unreachable, 4 build failed, "
-    "5 smoke test failed, 6 package index or registry unreachable, 130 interrupted.",
+    "Exit codes: " + ", ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()) + ".",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -115,7 +115,7 @@ def wait_for_jupyter(url: str, engine: Engine, container: str, timeout: float = 
             logs = engine.logs(container, tail=15)[1].decode(errors="replace") if info else ""
             raise SmokeFailed(f"JupyterLab in {container} exited:\n{logs}")
         try:
-            with urllib.request.urlopen(status_url, timeout=3) as response:  # noqa: S310
+            with urllib.request.urlopen(status_url, timeout=3) as response:
                 if response.status == 200:
                     return True
         except (urllib.error.URLError, ConnectionError, OSError):

@@ -147,7 +147,7 @@ def _quietly(action: Callable[[Engine, str], T], client: Engine, item: str) -> T
     """Run one bounded cleanup call; None when the engine failed to do it."""
     try:
         return action(client, item)
-    except Exception:  # noqa: BLE001 - cleanup reports, it never raises
+    except Exception:  # cleanup reports, it never raises
         return None
 
 

@@ -57,5 +57,5 @@ def run_to_end(engine: Engine, request: RunRequest, timeout: float, poll: float 
         if not interrupts.signals_seen():
             try:
                 engine.remove_container(request.name)
-            except Exception:  # noqa: BLE001 - the caller's Resources.cleanup() retries it
+            except Exception:  # the caller's Resources.cleanup() retries it
                 pass

@@ -82,7 +82,7 @@ class HttpFetcher:
             try:
                 with urllib.request.urlopen(
                     request,
-                    timeout=self.timeout,  # noqa: S310 - https index
+                    timeout=self.timeout,  # https index
                     context=self.context,
                 ) as response:
                     return int(response.status), response.read()

@@ -73,10 +73,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
     _body = True
 
-    def do_HEAD(self) -> None:  # noqa: N802 - uv asks before it downloads a wheel
+    def do_HEAD(self) -> None:  # uv asks before it downloads a wheel
         self._answer(body=False)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         self._answer(body=True)
 
     def _answer(self, *, body: bool) -> None:
@@ -100,7 +100,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self._body:
             self.wfile.write(data)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+    def log_message(self, format: str, *args: object) -> None:  # base signature
         """Silent: the build's own output says what each step did."""
 
 

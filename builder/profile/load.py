@@ -53,7 +53,7 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
 def parse_profile(text: str, source: str = "profile") -> Profile:
     """Parse YAML text into a validated Profile, raising ProfileError with a clear message."""
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

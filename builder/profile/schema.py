@@ -181,7 +181,7 @@ class SmokeSettings(_Strict):
 
 
 class Profile(_Strict):
-    """A dlenv profile (see DESIGN.md, Profile)."""
+    """A dlenv profile (docs/design.md, Profile)."""
 
     name: Annotated[StrictStr, Field(pattern=NAME_RE)]
     description: StrictStr | None = Field(default=None, max_length=500)

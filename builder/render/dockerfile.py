@@ -38,7 +38,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,  # noqa: S701 - Dockerfiles, not HTML
+        autoescape=False,  # Dockerfiles, not HTML
     )
     env.filters["shquote"] = shlex.quote
     env.filters["dquote"] = _dquote

@@ -60,7 +60,7 @@ def lookup(command: str, ref: str) -> tuple[str, list[str]] | None:
         path = folder / f"{key(command, paths.profile_source(ref))}.json"
         entry = json.loads(path.read_text(encoding="utf-8"))
         return str(entry["stdout"]), [str(w) for w in entry["warnings"]]
-    except Exception:  # noqa: BLE001 - a memo that fails is a miss, never an error
+    except Exception:  # a memo that fails is a miss, never an error
         return None
 
 
@@ -75,5 +75,5 @@ def store(command: str, ref: str, stdout: str, warnings: list[str]) -> None:
         with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, encoding="utf-8") as tmp:
             json.dump({"stdout": stdout, "warnings": warnings}, tmp)
         os.replace(tmp.name, target)
-    except Exception:  # noqa: BLE001 - see lookup
+    except Exception:  # see lookup
         return

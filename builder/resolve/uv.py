@@ -182,7 +182,8 @@ def parse_pylock(text: str) -> tuple[Package, ...]:
     return tuple(sorted(packages, key=lambda p: p.name))
 
 
-def _failure(stderr: str, platform: Platform) -> DlenvError:
+def failure_of(stderr: str, platform: Platform) -> DlenvError:
+    """What uv's stderr means: a real conflict (exit 2) or an index it could not reach (exit 6)."""
     text = "\n".join(line.rstrip() for line in stderr.strip().splitlines() if line.strip())
     if "No solution found" in text or "unsatisfiable" in text:
         explanation = text.split("No solution found when resolving dependencies", 1)[-1]
@@ -260,6 +261,6 @@ def resolve(
         except subprocess.TimeoutExpired:
             raise IndexUnreachable(f"uv did not finish resolving within {timeout} s") from None
         if result.returncode != 0:
-            raise _failure(result.stderr, platform)
+            raise failure_of(result.stderr, platform)
         packages = parse_pylock(output.read_text())
     return Resolution(packages, uv_version(), time.monotonic() - started)

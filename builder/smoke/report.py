@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class SmokeResult:
-    """One line of the in-image smoke test's JSON (DESIGN.md, Smoke test)."""
+    """One line of the in-image smoke test's JSON (docs/design.md, Smoke test)."""
 
     ok: bool
     framework: str

@@ -48,7 +48,7 @@ def docker_client() -> Iterator[Any]:
     try:
         client = docker.from_env()
         client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no engine"
+    except Exception as exc:  # any failure here means "no engine"
         pytest.fail(f"integration tests need a Docker engine (run scripts/setup-host.sh): {exc}")
     try:
         client.images.get("debian:bookworm-slim")
@@ -75,7 +75,7 @@ def _remove_test_tags(client: Any, before: set[str]) -> None:
         if _TEST_TAG.match(tag):
             try:
                 client.images.remove(tag, noprune=False)
-            except Exception:  # noqa: BLE001, S112 - in use by a container a test kept: leave it
+            except Exception:  # in use by a container a test kept: leave it
                 continue
 
 
@@ -159,7 +159,7 @@ def _start_registry(root: Path, auth: tuple[str, str] | None = None) -> tuple[su
     address = f"127.0.0.1:{port}"
     for _ in range(100):
         try:
-            urllib.request.urlopen(f"http://{address}/v2/", timeout=1)  # noqa: S310 - loopback
+            urllib.request.urlopen(f"http://{address}/v2/", timeout=1)  # loopback
             break
         except urllib.error.HTTPError:
             break  # 401 from the authenticated one: it is up

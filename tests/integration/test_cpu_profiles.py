@@ -45,22 +45,20 @@ def test_build_and_smoke(name: str, docker_client: Any) -> None:
 
 
 def test_image_is_usable_without_dlenv(docker_client: Any, pytorch_cpu: str) -> None:
-    """Plain `docker run IMAGE dlenv-smoke`, non-root user, no build inputs in the image."""
-    image = pytorch_cpu
-    out = docker_client.containers.run(
-        image,
-        [
-            "bash",
-            "-c",
-            "id -u; test ! -e /opt/dlenv-build && echo clean; dlenv-smoke --model lstm --steps 60",
-        ],
-        remove=True,
-    ).decode()
+    """Plain `docker run IMAGE dlenv-smoke` as another tool runs it (testcontainers here): the
+    non-root user, no build inputs in the image, the smoke test baked in."""
+    from testcontainers.core.container import DockerContainer
+
+    script = "id -u; test ! -e /opt/dlenv-build && echo clean; dlenv-smoke --model lstm --steps 60"
+    with DockerContainer(pytorch_cpu).with_command(["bash", "-c", script]) as container:
+        code = container.get_wrapped_container().wait(timeout=600)["StatusCode"]
+        out = container.get_logs()[0].decode()
     lines = out.splitlines()
+    assert code == 0, out
     assert lines[0] == "1000" and lines[1] == "clean"
     assert '"ok": true' in lines[-1]
     # Build-only inputs (pip.conf, CA bundle, wheelhouse, uv) are in no layer of the image.
-    assert_no_build_inputs(layer_paths(docker_client, image))
+    assert_no_build_inputs(layer_paths(docker_client, pytorch_cpu))
 
 
 def assert_no_build_inputs(paths: set[str]) -> None:

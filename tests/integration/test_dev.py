@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 def _status(url: str) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=10) as response:  # loopback only
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return exc.code

@@ -63,7 +63,7 @@ class SpareEngine:
                 client = docker.DockerClient(base_url=self.host, timeout=30)
                 client.ping()
                 return client
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:  # not up yet
                 time.sleep(0.2)
         pytest.fail("the spare dockerd did not start: " + (self.root / "dockerd.log").read_text()[-2000:])
 

@@ -23,7 +23,7 @@ class LSTMNet(gluon.nn.HybridBlock):
             self.lstm = gluon.rnn.LSTM(hidden, layout="NTC")
             self.fc = gluon.nn.Dense(1)
 
-    def hybrid_forward(self, F, x):  # type: ignore[no-untyped-def]  # noqa: N803 - Gluon API
+    def hybrid_forward(self, F, x):  # type: ignore[no-untyped-def]  # Gluon API
         out = self.lstm(x)
         return self.fc(F.squeeze(F.slice_axis(out, axis=1, begin=-1, end=None), axis=1))
 

@@ -7,9 +7,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import tasks  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tasks
+import tensorflow as tf
 
 
 def gpu_device(requested: str) -> tuple[str, str]:

@@ -5,11 +5,12 @@ rows, never typed in by hand."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
 from packaging.specifiers import SpecifierSet
-from packaging.utils import parse_wheel_filename  # noqa: F401 - documents the wheel-tag source
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from builder import paths
@@ -162,7 +163,8 @@ def test_mxnet_numpy_pin_refuses_new_tensorflow() -> None:
 
 
 def test_jax_with_numpy_2_and_tensorflow_216_do_not_share_an_image() -> None:
-    # The first jax whose own Requires-Dist needs NumPy 2; TensorFlow 2.16 requires numpy<2.
+    # The first jax whose own Requires-Dist needs NumPy 2; TensorFlow 2.16 requires numpy<2 (and
+    # an ml_dtypes of its time): the message names one package both require, from each side.
     jax = min(
         r.version
         for r in R.releases("jax")
@@ -170,7 +172,16 @@ def test_jax_with_numpy_2_and_tensorflow_216_do_not_share_an_image() -> None:
     )
     with pytest.raises(ResolveError) as info:
         _resolve(f'accelerator: cpu\nos: debian12\nframeworks: {{jax: "{jax}", tensorflow: "2.16"}}')
-    assert "numpy" in str(info.value) or "ml" in str(info.value)
+    message = str(info.value)
+    required_by_jax = {
+        canonicalize_name(m) for m in re.findall(rf"jax {jax} requires ([A-Za-z0-9_.-]+?)[<>=~!]", message)
+    }
+    required_by_tf = {
+        canonicalize_name(m)
+        for m in re.findall(r"tensorflow\S* 2\.16\.\d requires ([A-Za-z0-9_.-]+?)[<>=~!]", message)
+    }
+    assert required_by_jax & required_by_tf & {"numpy", "ml-dtypes"}, message
+    assert 'set jax to "' in message and 'set tensorflow to "' in message
 
 
 # -- class 6: CUDA libraries of multi-framework images ------------------------------------------

@@ -12,8 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from builder.cli.app import app
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from packaging.version import Version
@@ -11,8 +10,9 @@ from packaging.version import Version
 from builder.facts.pypi import IndexFile
 from builder.facts.refresh import ScopeEntry, dumps, refresh, wheel_support
 from builder.facts.registry import Registry
+from tests.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registry"
+FIXTURES = FIXTURES / "registry"
 # The packages the fixtures were recorded for (record.py reads the same file).
 SCOPE = {name: ScopeEntry(**e) for name, e in json.loads((FIXTURES / "scope.json").read_text()).items()}
 

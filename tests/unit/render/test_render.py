@@ -17,8 +17,8 @@ from builder.cli.app import app
 from builder.profile.load import builtin_profile_names, load_profile, parse_profile
 from builder.render import dockerfile as render
 from builder.resolve.decide import resolve
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DOCKERFILES = sorted((REPO / "dockerfiles").glob("*.Dockerfile"))
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from packaging.version import Version
 
@@ -21,8 +19,9 @@ from builder.host.probe import (
 )
 from builder.profile.load import load_profile, parse_profile
 from builder.resolve.decide import resolve
+from tests.paths import FIXTURES
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "host"
+FIX = FIXTURES / "host"
 M = load_matrix()
 
 

@@ -11,8 +11,7 @@ import pytest
 
 from builder import paths
 from builder.render import memo as answermemo
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 
 def _render(

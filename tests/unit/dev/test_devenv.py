@@ -17,10 +17,9 @@ from builder.dev.vscode import devcontainer_json
 from builder.errors import ProfileError
 from builder.profile.load import load_profile
 from builder.resolve.decide import resolve
+from tests.paths import FIXTURES
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[1] / "fixtures" / "devcontainer.schema.json").read_text()
-)
+SCHEMA = json.loads((FIXTURES / "devcontainer.schema.json").read_text())
 
 
 @pytest.mark.parametrize("name", ["pytorch-cpu", "pytorch-cuda", "pytorch-rocm"])
