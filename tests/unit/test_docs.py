@@ -26,11 +26,11 @@ def test_readme_exit_codes_are_the_codes_table() -> None:
 
 
 def test_every_error_maps_to_a_listed_exit_code() -> None:
-    def subclasses(cls: type) -> list[type]:
+    def subclasses(cls: type[errors.DlenvError]) -> list[type[errors.DlenvError]]:
         return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
 
     for cls in subclasses(errors.DlenvError):
-        assert cls.exit_code in errors.EXIT_CODES, cls  # type: ignore[attr-defined]
+        assert cls.exit_code in errors.EXIT_CODES, cls
     assert errors.Interrupted.exit_code in errors.EXIT_CODES
 
 
