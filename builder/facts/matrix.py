@@ -37,6 +37,9 @@ class OsEntry(_Row):
     python: str  # the full version the OS ships, e.g. 3.11.2
     glibc: str
     venv_package: str
+    # No nvidia/cuda tags exist for it: CUDA images start from `image` and take CUDA and cuDNN
+    # from the framework wheels (and set NVIDIA's container variables themselves).
+    cuda_from_wheels: bool = False
 
     @property
     def python_minor(self) -> str:

@@ -10,7 +10,7 @@ from their real pins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -45,6 +45,7 @@ class Build:
     base_flavour: str | None = None
     confidence: Confidence = "V"
     source: str = "pypi"
+    rank: int = 0  # its place among the release's builds, in the matrix's order of preference
 
     @property
     def version(self) -> Version:
@@ -164,7 +165,7 @@ def builds_of(
             out += _listed_builds(registry, name, rule, release)
         else:
             out += _pypi_builds(registry, name, rule, release, accelerator)
-    return out
+    return [replace(build, rank=i) for i, build in enumerate(out)]
 
 
 def _build(

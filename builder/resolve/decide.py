@@ -86,6 +86,13 @@ def _check_names(
     if profile.os is not None and matrix.os_entry(profile.os) is None:
         known = ", ".join(o.name for o in matrix.os)
         raise ResolveError(f"os: {profile.os!r} is not in the matrix; known: {known}")
+    os_entry = matrix.os_entry(profile.os) if profile.os else None
+    if profile.nvcc and os_entry is not None and os_entry.cuda_from_wheels and not profile.base_image:
+        cuda_oses = sorted({name for entry in matrix.cuda for name in entry.os})
+        raise ResolveError(
+            f"nvcc: {profile.os} has no nvidia/cuda devel image (its CUDA images take CUDA from "
+            "the framework wheels, which carry no compiler); for nvcc use os " + " or ".join(cuda_oses)
+        )
     if profile.python is not None and profile.python not in {o.python_minor for o in matrix.os}:
         known = ", ".join(f"{o.python_minor} ({o.name})" for o in matrix.os)
         raise ResolveError(
@@ -246,11 +253,12 @@ def build_spec(
     flavour = flavours.pop() if flavours else "base"
     if profile.nvcc:  # nvcc lives in the devel flavours
         flavour = flavour.replace("runtime", "devel") if "runtime" in flavour else "devel"
+    wheels_only = acc == "cuda" and choice.os.cuda_from_wheels
     if profile.base_image:
         base = profile.base_image
     elif isinstance(tk, RocmEntry):
         base = tk.image(choice.os.name)
-    elif tk is not None:
+    elif tk is not None and not wheels_only:
         base = tk.image(choice.os.name, flavour)
     else:
         base = choice.os.image
@@ -264,12 +272,16 @@ def build_spec(
         # pip wheels bundle CUDA; a non-NVIDIA base (base_image override) still needs these.
         env["NVIDIA_VISIBLE_DEVICES"] = "all"
         env["NVIDIA_DRIVER_CAPABILITIES"] = "compute,utility"
+        if wheels_only and tk is not None:
+            # What nvidia/cuda images say (without their cuda-compat `brand=` clauses: no
+            # forward-compatibility package here): the toolkit refuses an older driver at start.
+            env["NVIDIA_REQUIRE_CUDA"] = f"cuda>={tk.version}"
     env.update(profile.env)
     return BuildSpec(
         profile=profile.name,
         accelerator=acc,
         toolkit=tk.version if tk else None,
-        toolkit_tag=tk.tag if tk else None,
+        toolkit_tag=tk.tag if tk and not wheels_only else None,
         min_driver=tk.driver if tk is not None and not isinstance(tk, RocmEntry) else None,
         gfx_targets=tk.gfx if isinstance(tk, RocmEntry) else (),
         os=choice.os.name,

@@ -1,12 +1,15 @@
 """The search: which toolkit, OS and build of each framework fit together.
 
-For every toolkit (newest first) and OS, each framework's candidate builds are its releases
-matching the pin (newest first) whose wheels install on the OS's Python and whose libraries fit
-the toolkit. A depth-first search in the profile's framework order takes the first combination
-whose builds agree (one CUDA major, one base flavour, Keras' backend minimum) and whose
-requirements resolve together on the recorded registry data. The best combination over all
-toolkits and OSes wins: newest frameworks first, then the newest toolkit, then the preferred OS.
-Every refusal along the way is kept as a reason, in words, for the error message.
+For every toolkit and OS, each framework's candidate builds are its releases matching the pin
+(newest first) whose wheels install on the OS's Python and whose libraries fit the toolkit; a
+release's fitting builds come closest CUDA first, then in the matrix's order of preference. A
+depth-first search in the profile's framework order takes the first combination whose builds
+agree (one CUDA major, one base flavour, Keras' backend minimum) and whose requirements resolve
+together on the recorded registry data. The best combination over all toolkits and OSes wins:
+verified builds, then the newest frameworks, then the toolkit (for CUDA the one closest to the
+CUDA the wheels carry, so the image asks no newer driver than they need; for ROCm the newest,
+whose libraries the wheels use), then the preferred OS. Every refusal along the way is kept as
+a reason, in words, for the error message.
 """
 
 from __future__ import annotations
@@ -67,8 +70,32 @@ class Request:
     keras_backend: str | None = None
 
 
-# Verified builds (minus the count of unverified ones), framework versions, toolkit, -OS rank.
-Score = tuple[int, tuple[Version, ...], Version, int]
+# Verified builds (minus the count of unverified ones), framework versions, the toolkit they
+# carry, how closely the base fits it, the builds' places in the matrix's order of preference
+# (negated), -OS rank.
+Score = tuple[int, tuple[Version, ...], tuple[int, int], int, int, int]
+
+
+def carried(toolkit: Toolkit | None, builds: tuple[Build, ...]) -> tuple[int, int]:
+    """The toolkit the image really runs, higher is better: for CUDA the newest CUDA the wheels
+    carry (a profile without `cuda` gets the newest every framework supports); for ROCm the base
+    image's release, whose libraries the wheels use; nothing for CPU."""
+    if isinstance(toolkit, CudaEntry):
+        cudas = [b.cuda for b in builds if b.cuda is not None]
+        newest = max(cudas) if cudas else Version(toolkit.version)
+        return (newest.major, newest.minor)
+    if toolkit is not None:
+        version = Version(toolkit.version)
+        return (version.major, version.minor)
+    return (0, 0)
+
+
+def base_gap(toolkit: Toolkit | None, builds: tuple[Build, ...]) -> int:
+    """Minor versions between a CUDA base and the CUDA its wheels carry (0: exactly theirs), so
+    the image asks no newer driver than the wheels need."""
+    if not isinstance(toolkit, CudaEntry):
+        return 0
+    return Version(toolkit.version).minor - carried(toolkit, builds)[1]
 
 
 @dataclass(frozen=True)
@@ -80,10 +107,13 @@ class Choice:
     resolved: Mapping[str, Version]
 
     def score(self) -> Score:
-        """Verified builds first, then the newest frameworks, newest toolkit, preferred OS."""
-        toolkit = Version(self.toolkit.version) if self.toolkit else Version("0")
+        """Verified builds first, then the newest frameworks, the newest toolkit they run on, the
+        closest base, the preferred builds, the preferred OS."""
         unverified = sum(b.confidence == "U" for b in self.builds)
-        return -unverified, tuple(b.version for b in self.builds), toolkit, -self.os_rank
+        versions = tuple(b.version for b in self.builds)
+        runs = carried(self.toolkit, self.builds)
+        gap = base_gap(self.toolkit, self.builds)
+        return -unverified, versions, runs, -gap, -sum(b.rank for b in self.builds), -self.os_rank
 
     def build(self, name: str) -> Build:
         return next(b for b in self.builds if b.framework == name)
@@ -164,8 +194,8 @@ class Solver:
                 if all(lists):
                     unverified = sum(all(b.confidence == "U" for b in options) for options in lists)
                     newest = tuple(max(b.version for b in options) for options in lists)
-                    version = Version(toolkit.version) if toolkit else Version("0")
-                    yield (-unverified, newest, version, -rank), toolkit, os_entry, rank, lists
+                    runs = max(carried(toolkit, (b,)) for options in lists for b in options)
+                    yield (-unverified, newest, runs, 0, 0, -rank), toolkit, os_entry, rank, lists
 
     def _toolkits(self) -> list[Toolkit | None]:
         req = self.request
@@ -182,7 +212,11 @@ class Solver:
         out = []
         for rank, name in enumerate(names):
             entry = self.matrix.os_entry(name)
-            if entry is None or (toolkit is not None and name not in toolkit.os):
+            if entry is None:
+                continue
+            # CUDA images on an OS without nvidia/cuda tags are assembled from the wheels alone.
+            wheels_only = isinstance(toolkit, CudaEntry) and entry.cuda_from_wheels
+            if toolkit is not None and name not in toolkit.os and not wheels_only:
                 continue
             if req.python is not None and entry.python_minor != req.python:
                 continue
@@ -230,7 +264,9 @@ class Solver:
                 self.reasons.add(f"{wanted.name} {release.version} was yanked from PyPI")
                 continue
             builds = self._builds(wanted.name, release)
-            fitting = [b for b in builds if b.fits(toolkit)]
+            fitting = sorted(
+                (b for b in builds if b.fits(toolkit)), key=lambda b: (base_gap(toolkit, (b,)), b.rank)
+            )
             if not builds:
                 self.reasons.add(f"{wanted.name} {release.version} has no {_SHOWN[acc]} build")
                 continue
@@ -239,7 +275,13 @@ class Solver:
                 continue
             for build in fitting:
                 why = build.gate.why_not(python, glibc)
-                if why:
+                if build.base_flavour and os_entry.cuda_from_wheels:
+                    self.reasons.add(
+                        f"{wanted.name} {release.version} ({build.variant}) needs NVIDIA's "
+                        f"{build.base_flavour} base image (system CUDA libraries), which "
+                        f"{os_entry.name} has no tag of"
+                    )
+                elif why:
                     self.reasons.add(
                         f"{wanted.name} {release.version} ({build.variant}) {why}, but "
                         f"{os_entry.name} provides Python {os_entry.python_minor}"
@@ -250,8 +292,7 @@ class Solver:
                         "build is unverified (pin the version to use it)"
                     )
                 else:
-                    out.append(build)
-                    break  # the first fitting build of a release is the preferred one
+                    out.append(build)  # in order of preference; the search tries the next on a clash
         # A pinned request may use unverified builds, but verified ones come first.
         return sorted(out, key=lambda b: b.confidence == "U")
 
@@ -267,10 +308,9 @@ class Solver:
         else:
             rocms = sorted({b.rocm for b in builds if b.rocm is not None}, key=Version)
             listed = ", ".join(r if "." in r else f"{r}.x" for r in rocms)
-        return (
-            f"{name} {release.version} has {_SHOWN[acc]} builds for {acc} {listed} only, "
-            f"not {toolkit.version}"
-        )
+        # Only a toolkit the profile asked for is worth naming; every other one was merely tried.
+        asked = f", not {toolkit.version}" if self.request.toolkit else ""
+        return f"{name} {release.version} has {_SHOWN[acc]} builds for {acc} {listed} only{asked}"
 
     # -- agreement between frameworks -------------------------------------------------------
     def _agree(self, combo: tuple[Build, ...], os_entry: OsEntry) -> bool:

@@ -28,7 +28,9 @@ def test_matrix_json_has_every_release_with_builds_and_sources(runner: CliRunner
     torch = {r["version"] for r in data["frameworks"]["pytorch"]}
     assert torch == {str(r.version) for r in load_registry().releases("torch")}
     row = next(r for r in data["frameworks"]["pytorch"] if r["version"] == "2.13.0")
-    assert {b["variant"] for b in row["builds"]["cuda"]} == {"cu126", "cu130", "cu132"}
+    assert {b["variant"] for b in row["builds"]["cuda"]} == {"pypi", "cu126", "cu130", "cu132"}
+    pypi = next(b for b in row["builds"]["cuda"] if b["variant"] == "pypi")
+    assert pypi["toolkit"] == "CUDA 13.0" and pypi["index"] is None  # cuda-toolkit==13.0.3 in its pins
     assert all(b["source"] for builds in row["builds"].values() for b in builds)
     assert "cuda-tags" in data["curated"]["sources"]
     assert data["registry"]["as_of"]

@@ -85,11 +85,19 @@ def test_cuda_124_has_no_ubuntu2404_image() -> None:
 @pytest.mark.parametrize(
     ("text", "base", "requirement", "index"),
     [
+        # PyPI's own wheel of torch 2.8 is its cu128 build: preferred to the vendor index's copy.
         (
             'accelerator: cuda\ncuda: "12.8"\nframeworks: {pytorch: "2.8"}',
             "nvidia/cuda:12.8.1-base-ubuntu24.04",
-            "torch==2.8.0+cu128",
-            "https://download.pytorch.org/whl/cu128",
+            "torch==2.8.0",
+            None,
+        ),
+        # Without `cuda` the newest CUDA torch 2.8 supports: its cu129 build, on the index only.
+        (
+            'accelerator: cuda\nframeworks: {pytorch: "2.8"}',
+            "nvidia/cuda:12.9.1-base-ubuntu24.04",
+            "torch==2.8.0+cu129",
+            "https://download.pytorch.org/whl/cu129",
         ),
         (
             'accelerator: rocm\nrocm: "6.4"\nframeworks: {pytorch: "2.8"}',
@@ -118,7 +126,7 @@ def test_cuda_124_has_no_ubuntu2404_image() -> None:
         ),
     ],
 )
-def test_pytorch_base_and_index(text: str, base: str, requirement: str, index: str) -> None:
+def test_pytorch_base_and_index(text: str, base: str, requirement: str, index: str | None) -> None:
     spec = _resolve(text)
     fw = spec.framework("pytorch")
     assert spec.base_image == base
@@ -159,11 +167,15 @@ def test_jax_python_floor_picks_the_newest_jax_for_python_310() -> None:
 
 
 def test_default_skips_unverified_builds_and_pins_may_use_them() -> None:
+    # torch 2.15's vendor variants are unverified (U): by default only its PyPI wheel, whose
+    # pins the registry knows, or a release with verified variants is chosen.
     unpinned = _resolve("accelerator: cuda\nframeworks: {pytorch: null}")
-    line = M.frameworks["pytorch"].vendor_line(Version(unpinned.frameworks[0].version))
-    assert line is not None and line.confidence != "U"
-    pinned = _resolve('accelerator: cuda\nframeworks: {pytorch: "2.15.0"}')
-    assert pinned.frameworks[0].version == "2.15.0"
+    fw = unpinned.frameworks[0]
+    line = M.frameworks["pytorch"].vendor_line(Version(fw.version))
+    assert fw.confidence == "V" and (fw.variant == "pypi" or (line is not None and line.confidence != "U"))
+    assert not any("unverified" in w for w in unpinned.warnings)
+    pinned = _resolve('accelerator: cuda\ncuda: "12.6"\nframeworks: {pytorch: "2.15.0"}')
+    assert pinned.frameworks[0].version == "2.15.0" and pinned.frameworks[0].variant == "cu126"
     assert any("unverified" in w for w in pinned.warnings)
 
 
@@ -209,7 +221,7 @@ def test_conflict_names_reason_and_alternatives() -> None:
         "tensorflow 2.17.1 has CUDA builds for cuda 12.3 (or newer of the same major) only, not 13.0"
     ) in text
     assert 'set tensorflow to "2.21.0"' not in text  # TensorFlow has no CUDA 13 build at all
-    assert 'set cuda to "12.9"' in text
+    assert 'set cuda to "12.3"' in text  # the CUDA TensorFlow 2.17's wheels carry
 
 
 def test_multi_framework_conflict_offers_separate_images() -> None:
