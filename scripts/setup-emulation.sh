@@ -40,7 +40,7 @@ exit42+='\x40\x05\x80\xd2\xa8\x0b\x80\xd2\x01\x00\x00\xd4'
 runs_arm64() {
   local dir rc=0
   dir=$(mktemp -d)
-  printf "$exit42" > "$dir/exit42"   # the escapes are the format: printf decodes them
+  printf '%b' "$exit42" > "$dir/exit42"   # %b decodes the \xHH escapes
   chmod 755 "$dir" "$dir/exit42"
   sudo_ chroot "$dir" /exit42 2>/dev/null || rc=$?
   rm -rf "$dir"
