@@ -31,6 +31,7 @@ class ResolvedFramework(_Frozen):
     confidence: str
     source: str
     cuda_libraries: str | None = None  # the CUDA its libraries are built for
+    library_dirs: tuple[str, ...] = ()  # site-packages folders added to LD_LIBRARY_PATH
 
 
 class PipSources(_Frozen):
@@ -102,6 +103,7 @@ class BuildSpec(_Frozen):
     packages: tuple[str, ...]
     pip: PipSources
     env: tuple[tuple[str, str], ...]
+    library_path: tuple[str, ...] = ()  # prepended to LD_LIBRARY_PATH (upstream wheels' gaps)
     user: UserSpec
     runtime: RuntimeOptions
     smoke: SmokeSpec

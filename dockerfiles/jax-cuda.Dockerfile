@@ -4,7 +4,7 @@
 #   accelerator  cuda 13.0 (host driver >= 580.95.05)
 #   os / python  ubuntu24.04 / 3.12
 #   jax          0.10.2 (cuda13)
-#   spec digest  86247fc63fc92c20ec34a57ef17a6f2010164a277c9fd578dcb7b392014b3fd3
+#   spec digest  1de32dc43cf0ead864bc20c2df2aa3fb2dca68677ef279601b371bd80943fa68
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -65,7 +65,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:13.0.2-base-ubuntu24.04" \
       io.dlenv.profile="jax-cuda" \
-      io.dlenv.spec-digest="86247fc63fc92c20ec34a57ef17a6f2010164a277c9fd578dcb7b392014b3fd3" \
+      io.dlenv.spec-digest="1de32dc43cf0ead864bc20c2df2aa3fb2dca68677ef279601b371bd80943fa68" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.0" \
       io.dlenv.python="3.12" \

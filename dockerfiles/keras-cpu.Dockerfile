@@ -5,7 +5,7 @@
 #   os / python  debian12 / 3.11
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cpu)
-#   spec digest  5a639172e7524ddd4d415801e4d38598dec0ef54a05370057002397d7fb22ec1
+#   spec digest  f0455566fdd95218fe2c4103013968dd34adae65d6302c0550df2cdceb0670a2
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -64,7 +64,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="keras-cpu" \
-      io.dlenv.spec-digest="5a639172e7524ddd4d415801e4d38598dec0ef54a05370057002397d7fb22ec1" \
+      io.dlenv.spec-digest="f0455566fdd95218fe2c4103013968dd34adae65d6302c0550df2cdceb0670a2" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

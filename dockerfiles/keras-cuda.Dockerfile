@@ -5,7 +5,7 @@
 #   os / python  ubuntu24.04 / 3.12
 #   keras        3.15.1 (any)
 #   jax          0.12.0.1 (cuda13, as the Keras backend)
-#   spec digest  5afa75d1820943583886a7b953992758cf2d1bfd70e53367f0610b18cda60aeb
+#   spec digest  5575afd43b193c48362ab59ef6a95c08d9416dd1d0bc18df4648eb6e72377462
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -68,7 +68,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with keras=3.15.1,jax=0.12.0.1" \
       org.opencontainers.image.base.name="nvidia/cuda:13.0.2-base-ubuntu24.04" \
       io.dlenv.profile="keras-cuda" \
-      io.dlenv.spec-digest="5afa75d1820943583886a7b953992758cf2d1bfd70e53367f0610b18cda60aeb" \
+      io.dlenv.spec-digest="5575afd43b193c48362ab59ef6a95c08d9416dd1d0bc18df4648eb6e72377462" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.0" \
       io.dlenv.python="3.12" \

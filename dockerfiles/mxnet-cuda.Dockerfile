@@ -4,7 +4,7 @@
 #   accelerator  cuda 11.8 (host driver >= 520.61.05)
 #   os / python  ubuntu22.04 / 3.10
 #   mxnet        1.9.1 (cu117)
-#   spec digest  33f6e2781e005bfdeb6052f28be14544458c8b221080c42d3a0a6bfef2b4eb04
+#   spec digest  68d9614c74c085a58836fe7a5a0dbb3deba3620d15a05670ada94d2314de31ab
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
@@ -69,7 +69,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04" \
       io.dlenv.profile="mxnet-cuda" \
-      io.dlenv.spec-digest="33f6e2781e005bfdeb6052f28be14544458c8b221080c42d3a0a6bfef2b4eb04" \
+      io.dlenv.spec-digest="68d9614c74c085a58836fe7a5a0dbb3deba3620d15a05670ada94d2314de31ab" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="11.8" \
       io.dlenv.python="3.10" \

@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   pytorch      2.13.0 (cpu)
-#   spec digest  e1ff672fa5f07bf4cd59088c3a39a4a885f9b9e5d024632d719aae530a3adf74
+#   spec digest  300245120a1d90218fe48581f7e5c24c860e89b30480072c49afd4ee06ba4d95
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -63,7 +63,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="pytorch-cpu" \
-      io.dlenv.spec-digest="e1ff672fa5f07bf4cd59088c3a39a4a885f9b9e5d024632d719aae530a3adf74" \
+      io.dlenv.spec-digest="300245120a1d90218fe48581f7e5c24c860e89b30480072c49afd4ee06ba4d95" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

@@ -4,7 +4,7 @@
 #   accelerator  cuda 13.2 (host driver >= 595.58.03)
 #   os / python  ubuntu24.04 / 3.12
 #   pytorch      2.13.0 (cu132)
-#   spec digest  fe9566439fac6e90991f7d10425efc749090891792b7be9bc2d58a5dbbbb1cb9
+#   spec digest  7fee0cc399fb9553a1d01bd4de612c819fe2ba20fee8634a027001dabf4e6310
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -67,7 +67,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="nvidia/cuda:13.2.1-base-ubuntu24.04" \
       io.dlenv.profile="pytorch-cuda" \
-      io.dlenv.spec-digest="fe9566439fac6e90991f7d10425efc749090891792b7be9bc2d58a5dbbbb1cb9" \
+      io.dlenv.spec-digest="7fee0cc399fb9553a1d01bd4de612c819fe2ba20fee8634a027001dabf4e6310" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.2" \
       io.dlenv.python="3.12" \

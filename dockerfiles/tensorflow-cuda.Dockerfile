@@ -4,7 +4,7 @@
 #   accelerator  cuda 12.5 (host driver >= 555.42.06)
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.21.0 (and-cuda)
-#   spec digest  90889c348889877add245da59b21e0825adf9fb32660185c4062a6e1b6ad9ac9
+#   spec digest  7b379852dd33d95a41d71f20cca022bce4dd7460e6ab33b31de693af7f4cdcca
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -53,6 +53,8 @@ RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 100
  && useradd --uid 1000 --gid 1000 --groups dlenv-venv --create-home --shell /bin/bash dlenv \
  && install -d -o 1000 -g 1000 /workspace
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
+# Library folders a framework wheel's own search path misses (see `dlenv matrix`, library_fixes).
+ENV LD_LIBRARY_PATH=/opt/venv/lib/python3.12/site-packages/nvidia/cusolver/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 ENV NVIDIA_DRIVER_CAPABILITIES="compute,utility"
 ENV NVIDIA_VISIBLE_DEVICES="all"
 # Smoke test baked in: `docker run IMAGE dlenv-smoke` trains an LSTM and a LeNet-5, times a matrix
@@ -65,7 +67,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="nvidia/cuda:12.5.1-base-ubuntu24.04" \
       io.dlenv.profile="tensorflow-cuda" \
-      io.dlenv.spec-digest="90889c348889877add245da59b21e0825adf9fb32660185c4062a6e1b6ad9ac9" \
+      io.dlenv.spec-digest="7b379852dd33d95a41d71f20cca022bce4dd7460e6ab33b31de693af7f4cdcca" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.5" \
       io.dlenv.python="3.12" \

@@ -7,7 +7,7 @@
 #   tensorflow   2.21.0 (and-cuda)
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cuda12)
-#   spec digest  c4716de8a0eda9a3df2ae2e94a1479713e2e6eb24e2fec83dd4740feb1b539e1
+#   spec digest  61ef097bf386efb2630f227a954be95bc446b1ed79bd931c22258cc5318950fe
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #   warning      pytorch 2.13.0+cu126: its nvidia-* pins are published only on its vendor index; `dlenv validate --resolve` checks them where that index is reachable.
 #
@@ -80,6 +80,8 @@ RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 100
  && useradd --uid 1000 --gid 1000 --groups dlenv-venv --create-home --shell /bin/bash dlenv \
  && install -d -o 1000 -g 1000 /workspace
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
+# Library folders a framework wheel's own search path misses (see `dlenv matrix`, library_fixes).
+ENV LD_LIBRARY_PATH=/opt/venv/lib/python3.12/site-packages/nvidia/cusolver/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 ENV KERAS_BACKEND="jax"
 ENV NVIDIA_DRIVER_CAPABILITIES="compute,utility"
 ENV NVIDIA_VISIBLE_DEVICES="all"
@@ -93,7 +95,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0,tensorflow=2.21.0,keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:12.6.3-base-ubuntu24.04" \
       io.dlenv.profile="workstation-cuda" \
-      io.dlenv.spec-digest="c4716de8a0eda9a3df2ae2e94a1479713e2e6eb24e2fec83dd4740feb1b539e1" \
+      io.dlenv.spec-digest="61ef097bf386efb2630f227a954be95bc446b1ed79bd931c22258cc5318950fe" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.6" \
       io.dlenv.python="3.12" \

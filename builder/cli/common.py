@@ -229,6 +229,11 @@ def _fields(event: Event) -> dict[str, object]:
 
 def _smoke_line(r: SmokeResult) -> str:
     mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+    if r.model == "readiness":
+        version = escape(str(r.framework_version or ""))
+        return f"  {mark} {escape(r.framework)} {version} readiness: {escape(_ready(r))}"
+    if r.note and r.model not in ("lstm", "lenet", "perf"):
+        return f"  {mark} {escape(r.framework)}: {escape(r.note)}"
     if r.model == "perf":
         what = (
             f"matmul {r.matmul_dtype} n={r.matmul_n} {r.matmul_tflops} TFLOP/s, "
@@ -240,6 +245,23 @@ def _smoke_line(r: SmokeResult) -> str:
     else:
         what = f"loss {r.loss_first} -> {r.loss_last}, {r.samples_per_s} samples/s"
     return f"  {mark} {r.framework} {r.framework_version} {r.model} on {r.device} ({r.device_name}): {what}"
+
+
+def _ready(r: SmokeResult) -> str:
+    """One line of a readiness result: what the framework was built for, what it loaded."""
+    extra = r.extra
+    if r.framework == "image":
+        majors = extra.get("cuda_majors") or {}
+        return f"CUDA majors {', '.join(map(str, majors)) or 'none'}; pip check {extra.get('pip_check', '?')}"
+    if r.note:
+        return r.note
+    archs = extra.get("architectures") or []
+    loaded = [lib for lib in extra.get("libraries") or [] if isinstance(lib, dict) and lib.get("loaded")]
+    where = "on the GPU" if r.device else "no GPU: libraries and build info only"
+    return (
+        f"CUDA {extra.get('cuda') or '?'}, cuDNN {extra.get('cudnn') or '-'}, "
+        f"{' '.join(map(str, archs)) or 'no architectures'}; {len(loaded)} libraries loaded ({where})"
+    )
 
 
 def show_smoke(report: SmokeReport, *, json_out: bool) -> None:

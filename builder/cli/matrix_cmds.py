@@ -150,14 +150,19 @@ def refresh(
     from builder.facts.refresh import ScopeEntry, dumps
     from builder.facts.refresh import refresh as run_refresh
 
+    from builder.facts.pytorch_releases import load_pytorch_releases
+
     m = load_matrix()
     index = index_url or m.registry.index
     scope = {name: ScopeEntry(p.framework, p.since) for name, p in m.registry.packages.items()}
+    # The vendor builds' curated pins name CUDA libraries (and extras) PyPI's wheels may not.
+    curated = [r for pins in load_pytorch_releases().variant_pins for r in pins.requires]
     data = run_refresh(
         HttpFetcher(index),
         scope,
         index_url=index,
-        progress=lambda text: err.print(f"  {text}", highlight=False),
+        progress=lambda text: err.print(f"  {text}", highlight=False, markup=False),
+        extra_requirements=curated,
     )
     target = output or paths.registry_file()
     text = dumps(data)

@@ -137,6 +137,19 @@ def variant_toolkit(variant: str) -> tuple[Accelerator, str] | None:
     return None
 
 
+class LibraryFix(_Row):
+    """Library folders a build's own search path misses (an upstream packaging defect), added to
+    the image's LD_LIBRARY_PATH. Paths are relative to the environment's site-packages."""
+
+    build: str  # the build rule's name
+    versions: str  # the releases it affects (a PEP 440 specifier)
+    dirs: tuple[str, ...]
+    why: str
+
+    def applies(self, rule: str, release: Version) -> bool:
+        return rule == self.build and SpecifierSet(self.versions).contains(release)
+
+
 class Framework(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -153,6 +166,10 @@ class Framework(BaseModel):
     backends: dict[str, str] = Field(default_factory=dict)
     default_backend: str | None = None
     min_backend: dict[str, str] = Field(default_factory=dict)
+    library_fixes: tuple[LibraryFix, ...] = ()
+
+    def library_dirs(self, rule: str, release: Version) -> tuple[str, ...]:
+        return tuple(d for fix in self.library_fixes if fix.applies(rule, release) for d in fix.dirs)
 
     def vendor_line(self, release: Version) -> VendorLine | None:
         line = f"{release.major}.{release.minor}"

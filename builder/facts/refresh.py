@@ -1,11 +1,13 @@
 """`dlenv matrix refresh`: rebuild everything the package registry can tell, from the registry.
 
 For each framework package in scope (matrix.yaml `registry.packages`) it records every final and
-post release since the scope's floor: the Linux x86_64 wheels (Python versions from the cpXY
-tags, the glibc level from the manylinux tag), `Requires-Python`, yanked state, upload date,
-the extras it provides and its `Requires-Dist` (from the wheel's own metadata). Dependencies
-that tie frameworks together (required by two frameworks, or CUDA libraries) are recorded too,
-with their releases, so the solver can check numpy, ml_dtypes, keras and nvidia-* ranges.
+post release since the scope's floor: the Linux x86_64 and aarch64 wheels (Python versions from
+the cpXY tags, the glibc level from the manylinux tag, the machine), `Requires-Python`, yanked
+state, upload date, the extras it provides and its `Requires-Dist` (from the wheel's own
+metadata; an aarch64 wheel's is recorded apart, as `requires_aarch64`, where it differs).
+Dependencies that tie frameworks together (required by two frameworks, or CUDA libraries) are
+recorded too, with their releases, so the solver can check numpy, ml_dtypes, keras and nvidia-*
+ranges; `extra_requirements` (the curated vendor pins) name dependencies and extras to record.
 
 The output is deterministic: the same registry answers give the same bytes.
 """
@@ -26,17 +28,20 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from builder.facts.pypi import Fetcher, IndexFile
-from builder.facts.registry import marker_env
+from builder.facts.registry import MACHINES, marker_env
 
-SCHEMA = 1
+SCHEMA = 2
 PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
-_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_x86_64$")
+_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(x86_64|aarch64)$")
 _LEGACY_MANYLINUX = {
-    "manylinux1_x86_64": "2.5",
-    "manylinux2010_x86_64": "2.12",
-    "manylinux2014_x86_64": "2.17",
-    "linux_x86_64": "0",
+    "manylinux1_x86_64": ("2.5", "x86_64"),
+    "manylinux2010_x86_64": ("2.12", "x86_64"),
+    "manylinux2014_x86_64": ("2.17", "x86_64"),
+    "manylinux2014_aarch64": ("2.17", "aarch64"),
+    "linux_x86_64": ("0", "x86_64"),
+    "linux_aarch64": ("0", "aarch64"),
 }
+Support = tuple[str, str, str]  # (Python specifier, minimum glibc, machine or "any")
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,9 @@ class ScopeEntry:
     since: str
 
 
-def wheel_support(filename: str) -> list[tuple[str, str]]:
-    """(Python specifier, minimum glibc) pairs under which a wheel installs on Linux x86_64."""
+def wheel_support(filename: str) -> list[Support]:
+    """(Python specifier, minimum glibc, machine) triples under which a wheel installs on Linux
+    (x86_64 or aarch64; "any" for a pure wheel)."""
     try:
         _, _, _, tags = parse_wheel_filename(filename)
     except InvalidWheelFilename:
@@ -56,11 +62,11 @@ def wheel_support(filename: str) -> list[tuple[str, str]]:
     out = set()
     for tag in tags:
         if tag.platform == "any":
-            glibc = "0"
+            glibc, machine = "0", "any"
         elif tag.platform in _LEGACY_MANYLINUX:
-            glibc = _LEGACY_MANYLINUX[tag.platform]
+            glibc, machine = _LEGACY_MANYLINUX[tag.platform]
         elif match := _MANYLINUX.match(tag.platform):
-            glibc = f"{match.group(1)}.{match.group(2)}"
+            glibc, machine = f"{match.group(1)}.{match.group(2)}", match.group(3)
         else:
             continue
         if tag.abi.endswith("t") and tag.abi.startswith("cp"):  # free-threaded builds
@@ -68,19 +74,20 @@ def wheel_support(filename: str) -> list[tuple[str, str]]:
         interpreter = tag.interpreter
         if interpreter.startswith("cp") and interpreter[2:].isdigit():
             minor = f"{interpreter[2]}.{interpreter[3:]}"
-            out.add((f">={minor}" if tag.abi == "abi3" else f"=={minor}", glibc))
+            out.add((f">={minor}" if tag.abi == "abi3" else f"=={minor}", glibc, machine))
         elif interpreter in ("py3", "py2.py3") or interpreter.startswith("py3"):
-            out.add(("*", glibc))
+            out.add(("*", glibc, machine))
     return sorted(out)
 
 
-def _merge_wheels(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
-    """The lowest glibc per Python specifier: any wheel for that Python will do."""
-    best: dict[str, str] = {}
-    for spec, glibc in pairs:
-        if spec not in best or Version(glibc) < Version(best[spec]):
-            best[spec] = glibc
-    return [[spec, glibc] for spec, glibc in sorted(best.items())]
+def _merge_wheels(triples: Iterable[Support]) -> list[list[str]]:
+    """The lowest glibc per Python specifier and machine: any wheel for that Python will do."""
+    best: dict[tuple[str, str], str] = {}
+    for spec, glibc, machine in triples:
+        key = (spec, machine)
+        if key not in best or Version(glibc) < Version(best[key]):
+            best[key] = glibc
+    return [[spec, glibc, machine] for (spec, machine), glibc in sorted(best.items())]
 
 
 def _release_version(filename: str) -> Version | None:
@@ -108,20 +115,26 @@ def group_releases(files: Iterable[IndexFile], since: str | None) -> dict[Versio
     return out
 
 
-def _representative(files: list[IndexFile]) -> IndexFile:
-    """The wheel whose metadata stands for the release: the newest CPython's Linux wheel."""
+def _representative(files: list[IndexFile], machine: str | None = None) -> IndexFile | None:
+    """The wheel whose metadata stands for the release (on a machine, or on any: x86_64 first):
+    the newest CPython's Linux wheel."""
 
-    def rank(f: IndexFile) -> tuple[int, str]:
-        specs = [spec for spec, _ in wheel_support(f.filename)]
+    def machines(f: IndexFile) -> set[str]:
+        return {m for _, _, m in wheel_support(f.filename)}
+
+    def rank(f: IndexFile) -> tuple[int, int, str]:
+        specs = [spec for spec, _, _ in wheel_support(f.filename)]
         newest = max((Version(s[2:]) for s in specs if s.startswith(("==", ">="))), default=Version("0"))
-        return (newest.minor, f.filename)
+        main = int("x86_64" in machines(f) or "any" in machines(f))
+        return (main, newest.minor, f.filename)
 
-    return max(files, key=rank)
+    fitting = [f for f in files if machine is None or machines(f) & {machine, "any"}]
+    return max(fitting, key=rank) if fitting else None
 
 
 def summarize(files: list[IndexFile]) -> dict[str, Any]:
     """What the solver needs of one release, from its files alone (no metadata)."""
-    rep = _representative(files)
+    rep = _representative(files) or files[0]
     uploads = sorted(f.upload_time for f in files if f.upload_time)
     return {
         "wheels": _merge_wheels(p for f in files for p in wheel_support(f.filename)),
@@ -140,13 +153,14 @@ def parse_metadata(text: str) -> tuple[list[str], list[str]]:
 
 
 def _can_apply(req: Requirement, extras: Iterable[str | None]) -> bool:
-    """Whether a requirement's marker can be true on our platform, for some Python and extra."""
+    """Whether a requirement's marker can be true on our platforms, for some Python and extra."""
     if req.marker is None:
         return True
     return any(
-        req.marker.evaluate(marker_env(Version(python + ".0"), extra or ""))
+        req.marker.evaluate(marker_env(Version(python + ".0"), extra or "", machine))
         for python in PYTHONS
         for extra in extras
+        for machine in MACHINES
     )
 
 
@@ -188,28 +202,18 @@ def refresh(
     index_url: str = "https://pypi.org/simple",
     progress: Callable[[str], None] = lambda _: None,
     workers: int = 8,
+    extra_requirements: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The registry data for `scope`, as a JSON-ready dict (see module docstring)."""
     packages: dict[str, dict[str, Any]] = {}
-    requirements: dict[str, list[Requirement]] = {}
+    requirements: dict[str, list[Requirement]] = {"(curated)": [Requirement(r) for r in extra_requirements]}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for name, entry in sorted(scope.items()):
             progress(f"{name} (releases since {entry.since})")
-            releases = group_releases(fetcher.project(name), entry.since)
-            reps = {v: _representative(files) for v, files in releases.items()}
-            texts = dict(zip(reps, pool.map(fetcher.metadata, reps.values()), strict=True))
-            packages[name] = {}
-            requirements[name] = []
-            for version in sorted(releases):
-                requires, extras = parse_metadata(texts[version])
-                kept = relevant_requirements(requires, extras)
-                requirements[name] += kept
-                packages[name][str(version)] = {
-                    **summarize(releases[version]),
-                    "extras": extras,
-                    "requires": [str(r) for r in kept],
-                }
-        framework_of = {name: entry.framework for name, entry in scope.items()}
+            packages[name], requirements[name] = _record_releases(
+                fetcher, pool, group_releases(fetcher.project(name), entry.since)
+            )
+        framework_of = {name: entry.framework for name, entry in scope.items()} | {"(curated)": "(curated)"}
         dependencies: dict[str, dict[str, Any]] = {}
         for name in sorted(shared_dependencies(requirements, framework_of)):
             progress(f"{name} (dependency)")
@@ -225,12 +229,55 @@ def refresh(
     return {
         "schema": SCHEMA,
         "index": index_url,
-        "platform": "linux x86_64 (glibc), CPython",
+        "platform": "linux x86_64 and aarch64 (glibc), CPython",
         "as_of": max(uploads) if uploads else None,
         "scope": {name: entry.since for name, entry in sorted(scope.items())},
         "packages": packages,
         "dependencies": dependencies,
     }
+
+
+def _record_releases(
+    fetcher: Fetcher, pool: ThreadPoolExecutor, releases: Mapping[Version, list[IndexFile]]
+) -> tuple[dict[str, Any], list[Requirement]]:
+    """Each release's summary and metadata: one read for x86_64 (or a pure wheel), one more for
+    aarch64 where that machine has a wheel of its own, kept only if its Requires-Dist differs."""
+    reads: list[tuple[Version, str, IndexFile]] = []
+    for version, files in releases.items():
+        main = _representative(files)
+        if main is None:
+            continue
+        reads.append((version, "main", main))
+        arm = _representative(files, "aarch64")
+        if arm is not None and arm.filename != main.filename:
+            reads.append((version, "aarch64", arm))
+    texts = dict(
+        zip(
+            [(v, which) for v, which, _ in reads],
+            pool.map(fetcher.metadata, [f for _, _, f in reads]),
+            strict=True,
+        )
+    )
+    table: dict[str, Any] = {}
+    requirements: list[Requirement] = []
+    for version in sorted(releases):
+        if (version, "main") not in texts:
+            continue
+        requires, extras = parse_metadata(texts[(version, "main")])
+        kept = relevant_requirements(requires, extras)
+        requirements += kept
+        table[str(version)] = {
+            **summarize(releases[version]),
+            "extras": extras,
+            "requires": [str(r) for r in kept],
+        }
+        if (version, "aarch64") in texts:
+            arm_requires, arm_extras = parse_metadata(texts[(version, "aarch64")])
+            arm_kept = [str(r) for r in relevant_requirements(arm_requires, arm_extras)]
+            if arm_kept != table[str(version)]["requires"]:
+                table[str(version)]["requires_aarch64"] = arm_kept
+                requirements += [Requirement(r) for r in arm_kept]
+    return table, requirements
 
 
 def _add_extras_metadata(
@@ -252,7 +299,7 @@ def _add_extras_metadata(
     if not wanted:
         return
     versions = [v for v in releases if any(v in _spec(r.specifier) for r in wanted)]
-    reps = [_representative(releases[v]) for v in versions]
+    reps = [_representative(releases[v]) or releases[v][0] for v in versions]
     for version, text in zip(versions, pool.map(fetcher.metadata, reps), strict=True):
         requires, extras = parse_metadata(text)
         table[str(version)]["extras"] = extras

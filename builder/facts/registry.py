@@ -22,11 +22,12 @@ from packaging.version import Version
 from builder import paths
 
 _CUDA_RUNTIME = re.compile(r"^(nvidia-cuda-runtime(-cu\d+)?|cuda-toolkit)$")
-# A CPython on glibc Linux x86_64: the platform of every dlenv image.
+# The machines dlenv images run on (uname -m, as markers spell them); pure wheels say "any".
+MACHINES = ("x86_64", "aarch64")
+# A CPython on glibc Linux: the platform of every dlenv image (the machine comes per image).
 _PLATFORM = {
     "sys_platform": "linux",
     "platform_system": "Linux",
-    "platform_machine": "x86_64",
     "os_name": "posix",
     "implementation_name": "cpython",
     "platform_python_implementation": "CPython",
@@ -35,10 +36,11 @@ _PLATFORM = {
 }
 
 
-def marker_env(python: Version, extra: str = "") -> dict[str, str]:
+def marker_env(python: Version, extra: str = "", machine: str = "x86_64") -> dict[str, str]:
     """The environment markers of a dlenv image's Python (never the host's)."""
     return {
         **_PLATFORM,
+        "platform_machine": machine,
         "python_version": f"{python.major}.{python.minor}",
         "python_full_version": str(python),
         "implementation_version": str(python),
@@ -67,6 +69,7 @@ class Release:
     # A vendor build derived from this PyPI release (torch 2.13.0+cu126): its requirements on
     # CUDA libraries are not known from PyPI and were dropped.
     derived_from: str | None = field(default=None, compare=False)
+    machine: str = field(default="x86_64", compare=False)  # the wheels and requirements are for
 
     @cached_property
     def requires(self) -> tuple[Requirement, ...]:
@@ -106,7 +109,7 @@ class Release:
             if not _CUDA_RUNTIME.match(canonicalize_name(req.name)):
                 continue
             if req.marker is not None and not any(
-                req.marker.evaluate(marker_env(python, e)) for e in (extras or {""})
+                req.marker.evaluate(marker_env(python, e, self.machine)) for e in (extras or {""})
             ):
                 continue
             for spec in req.specifier:
@@ -115,12 +118,18 @@ class Release:
                     return Version(f"{version.major}.{version.minor}")
         return None
 
-    def with_local(self, local: str, keep_cuda_libraries: bool) -> Release:
-        """The vendor build `version+local` of this release (torch 2.13.0+cu126)."""
+    def with_local(
+        self, local: str, keep_cuda_libraries: bool, cuda_libraries: tuple[str, ...] = ()
+    ) -> Release:
+        """The vendor build `version+local` of this release (torch 2.13.0+cu126): PyPI's own
+        requirements, with the CUDA libraries replaced by the vendor build's (when on record)."""
         requires = (
             self.requires_text
             if keep_cuda_libraries
-            else tuple(r for r in self.requires_text if not _is_accelerator_library(_requirement(r).name))
+            else (
+                *(r for r in self.requires_text if not _is_accelerator_library(_requirement(r).name)),
+                *cuda_libraries,
+            )
         )
         return replace(
             self,
@@ -152,27 +161,35 @@ def _version(text: str) -> Version:
     return Version(text)
 
 
-def _parse(name: str, version: str, raw: dict[str, Any]) -> Release:
+def _parse(name: str, version: str, raw: dict[str, Any], machine: str) -> Release:
+    """One recorded release, as it installs on one machine: its wheels for that machine (or pure
+    ones) and the Requires-Dist of that machine's wheel (recorded apart only where it differs)."""
+    wheels = []
+    for entry in raw.get("wheels", []):
+        spec, glibc, arch = (*entry, "x86_64")[:3]  # schema 1 recorded x86_64 wheels only
+        if arch in (machine, "any"):
+            wheels.append(Wheel(_specifier("" if spec == "*" else spec), _version(glibc)))
     return Release(
         name=name,
         version=Version(version),
-        wheels=tuple(
-            Wheel(_specifier("" if spec == "*" else spec), _version(glibc))
-            for spec, glibc in raw.get("wheels", [])
-        ),
+        wheels=tuple(wheels),
         requires_python=_specifier(raw["requires_python"]) if raw.get("requires_python") else None,
         yanked=bool(raw.get("yanked")),
         uploaded=raw.get("uploaded"),
         extras=frozenset(raw.get("extras", ())),
-        requires_text=tuple(raw.get("requires", ())),
+        requires_text=tuple(raw.get(f"requires_{machine}", raw.get("requires", ()))),
+        machine=machine,
     )
 
 
 class Registry:
-    """Releases of the framework packages and of the dependencies that tie them together."""
+    """Releases of the framework packages and of the dependencies that tie them together, as
+    they install on one machine (`on("aarch64")` gives the view for another)."""
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, Any], machine: str = "x86_64") -> None:
         self.raw = raw
+        self.machine = machine
+        self._views: dict[str, Registry] = {machine: self}
         self.as_of: str | None = raw.get("as_of")
         self.index: str = raw.get("index", "https://pypi.org/simple")
         self._tables: dict[str, dict[str, Any]] = {
@@ -185,6 +202,14 @@ class Registry:
         self.memo: dict[Hashable, Any] = {}
         self._floors = {canonicalize_name(k): Version(v) for k, v in raw.get("scope", {}).items()}
 
+    def on(self, machine: str) -> Registry:
+        """The same data as it installs on another machine (one view per machine, kept)."""
+        if machine not in self._views:
+            view = Registry(self.raw, machine)
+            view._views = self._views
+            self._views[machine] = view
+        return self._views[machine]
+
     def knows(self, name: str) -> bool:
         return canonicalize_name(name) in self._tables
 
@@ -194,7 +219,9 @@ class Registry:
         if key not in self._parsed:
             table = self._tables.get(key, {})
             self._parsed[key] = sorted(
-                (_parse(key, v, r) for v, r in table.items()), key=lambda r: r.version, reverse=True
+                (_parse(key, v, r, self.machine) for v, r in table.items()),
+                key=lambda r: r.version,
+                reverse=True,
             )
         return self._parsed[key]
 

@@ -46,6 +46,7 @@ class Build:
     confidence: Confidence = "V"
     source: str = "pypi"
     rank: int = 0  # its place among the release's builds, in the matrix's order of preference
+    library_dirs: tuple[str, ...] = ()  # site-packages folders its own search path misses
 
     @property
     def version(self) -> Version:
@@ -123,7 +124,7 @@ def _cuda_of(registry: Registry, requirements: tuple[str, ...], depth: int = 2) 
                 str(r)
                 for r in release.requires
                 if r.marker is not None
-                and any(r.marker.evaluate(marker_env(python, e)) for e in extras)
+                and any(r.marker.evaluate(marker_env(python, e, release.machine)) for e in extras)
                 and registry.knows(r.name)
             )
             found = _cuda_of(registry, tuple(_without_marker(n) for n in nested), depth - 1)
@@ -164,7 +165,7 @@ def builds_of(
         elif rule.releases is not None:
             out += _listed_builds(registry, name, rule, release)
         else:
-            out += _pypi_builds(registry, name, rule, release, accelerator)
+            out += _pypi_builds(fw, registry, name, rule, release, accelerator)
     return [replace(build, rank=i) for i, build in enumerate(out)]
 
 
@@ -186,6 +187,7 @@ def _build(
         "variant": rule.name,
         "index": None,
         "find_links": None,
+        "library_dirs": (),
     }
     args.update(kw)
     return Build(
@@ -279,7 +281,7 @@ def _listed_builds(registry: Registry, name: str, rule: BuildRule, release: Rele
 
 
 def _pypi_builds(
-    registry: Registry, name: str, rule: BuildRule, release: Release, accelerator: Accelerator
+    fw: Framework, registry: Registry, name: str, rule: BuildRule, release: Release, accelerator: Accelerator
 ) -> list[Build]:
     requirements = tuple(_fill(t, v=str(release.version)) for t in rule.requirements)
     if not all(_exists(registry, r) for r in requirements):
@@ -302,5 +304,6 @@ def _pypi_builds(
             _gate(registry, requirements, release),
             cuda=cuda,
             rocm=rule.rocm if accelerator == "rocm" else None,
+            library_dirs=fw.library_dirs(rule.name, release.version),
         )
     ]

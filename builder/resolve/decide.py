@@ -13,11 +13,13 @@ from dataclasses import replace
 
 from packaging.version import Version
 
+from builder import image_paths
 from builder.errors import ResolveError
 from builder.facts.matrix import Matrix, RocmEntry, load_matrix
 from builder.facts.registry import Registry, load_registry
 from builder.profile.schema import FrameworkSpec, Profile
-from builder.resolve.search import Choice, Pin, Request, Solver, Wanted
+from builder.resolve.request import Pin, Request, Wanted
+from builder.resolve.search import Choice, Solver
 from builder.spec import (
     BuildSpec,
     PipSources,
@@ -222,6 +224,7 @@ def _frameworks(
                 confidence=build.confidence,
                 source=matrix.sources.get(build.source, build.source),
                 cuda_libraries=str(build.cuda) if build.cuda else None,
+                library_dirs=build.library_dirs,
             )
         )
         if fw.retired:
@@ -276,6 +279,9 @@ def build_spec(
             # What nvidia/cuda images say (without their cuda-compat `brand=` clauses: no
             # forward-compatibility package here): the toolkit refuses an older driver at start.
             env["NVIDIA_REQUIRE_CUDA"] = f"cuda>={tk.version}"
+    site_packages = f"{image_paths.VENV}/lib/python{choice.os.python_minor}/site-packages"
+    # An upstream wheel's missing search path, from the matrix (library_fixes).
+    library_path = tuple(dict.fromkeys(f"{site_packages}/{d}" for b in choice.builds for d in b.library_dirs))
     env.update(profile.env)
     return BuildSpec(
         profile=profile.name,
@@ -302,6 +308,7 @@ def build_spec(
             vendor_indexes=profile.pip.vendor_indexes,
         ),
         env=tuple(sorted(env.items())),
+        library_path=library_path,
         user=UserSpec(name=profile.user.name, uid=profile.user.uid, gid=profile.user.gid),
         runtime=RuntimeOptions.of(runtime),
         smoke=SmokeSpec(

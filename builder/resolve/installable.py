@@ -129,18 +129,25 @@ class _Provider(AbstractProvider[Requirement, Candidate, str]):
                 r
                 for r in candidate.release.requires
                 if r.marker is not None
-                and any(r.marker.evaluate(marker_env(python, e)) for e in candidate.extras)
+                and any(
+                    r.marker.evaluate(marker_env(python, e, candidate.release.machine))
+                    for e in candidate.extras
+                )
             ]
             return [base, *(r for r in deps if self.registry.covers(r))]
         return [
             r
             for r in candidate.release.requires
-            if self.registry.covers(r) and (r.marker is None or r.marker.evaluate(marker_env(python, "")))
+            if self.registry.covers(r)
+            and (r.marker is None or r.marker.evaluate(marker_env(python, "", candidate.release.machine)))
         ]
 
 
-def derived_releases(registry: Registry, requirements: Iterable[Requirement]) -> dict[str, list[Release]]:
-    """Vendor builds (`==V+local`) of requirements, derived from their PyPI release V."""
+def derived_releases(
+    registry: Registry, requirements: Iterable[Requirement], platform: str = "linux/amd64"
+) -> dict[str, list[Release]]:
+    """Vendor builds (`==V+local`) of requirements, derived from their PyPI release V: with the
+    vendor wheel's own CUDA-library pins where they are on record (pytorch_releases.yaml)."""
     out: dict[str, list[Release]] = {}
     for req in requirements:
         for spec in req.specifier:
@@ -150,10 +157,22 @@ def derived_releases(registry: Registry, requirements: Iterable[Requirement]) ->
             base = registry.release(req.name, public)
             if base is None:
                 continue
+            pins = vendor_pins(req.name, base.version, local, platform)
+            same = _same_cuda(base, local) and pins is None
             out.setdefault(canonicalize_name(req.name), []).append(
-                base.with_local(local, keep_cuda_libraries=_same_cuda(base, local))
+                base.with_local(local, keep_cuda_libraries=same, cuda_libraries=pins or ())
             )
     return out
+
+
+def vendor_pins(name: str, version: Version, variant: str, platform: str) -> tuple[str, ...] | None:
+    """The CUDA-library requirements of a vendor build, when PyTorch's are on record."""
+    if canonicalize_name(name) != "torch":
+        return None
+    from builder.facts.pytorch_releases import load_pytorch_releases
+
+    row = load_pytorch_releases().pins(version, variant, platform)
+    return row.requires if row is not None else None
 
 
 def _same_cuda(release: Release, local: str) -> bool:

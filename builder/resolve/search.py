@@ -16,58 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from builder.facts.matrix import Accelerator, CudaEntry, Matrix, OsEntry, Toolkit
+from builder.facts.matrix import CudaEntry, Matrix, OsEntry, Toolkit
 from builder.facts.registry import Registry, Release
 from builder.resolve.builds import Build, builds_of
 from builder.resolve.installable import Conflict, Target, resolve
+from builder.resolve.request import Request, Wanted, companion_release
 
 _SHOWN = {"cpu": "CPU", "cuda": "CUDA", "rocm": "ROCm"}
-
-
-@dataclass(frozen=True)
-class Pin:
-    """A version pin as the user wrote it: "2.8" is any 2.8.x, "2.8.0" exactly 2.8.0."""
-
-    text: str
-
-    @cached_property
-    def version(self) -> Version:
-        return Version(self.text)
-
-    @cached_property
-    def exact(self) -> bool:
-        return len(self.version.release) >= 3 or self.version.post is not None
-
-    def matches(self, version: Version) -> bool:
-        if self.exact:
-            return version == self.version
-        prefix = self.version.release  # "2.8" is any 2.8.x (post releases included)
-        return version.release[: len(prefix)] == prefix
-
-
-@dataclass(frozen=True)
-class Wanted:
-    """One framework of the request."""
-
-    name: str
-    pin: Pin | None
-    companions: tuple[str, ...] = ()
-    implicit: bool = False  # added as Keras' backend
-
-
-@dataclass(frozen=True)
-class Request:
-    accelerator: Accelerator
-    toolkit: str | None
-    os: str | None
-    python: str | None
-    frameworks: tuple[Wanted, ...]
-    keras_backend: str | None = None
 
 
 # Verified builds (minus the count of unverified ones), framework versions, the toolkit they
@@ -119,42 +77,24 @@ class Choice:
         return next(b for b in self.builds if b.framework == name)
 
 
+# How telling a refusal is, for the error message: clashes between requirements first, then
+# what the OS's Python or the builds rule out, then a toolkit merely tried along the way.
+CLASH, GATE, TRIED = 0, 1, 2
+
+
 @dataclass
 class Reasons:
-    """Why candidates were refused, kept in the order they were found, without repeats."""
+    """Why candidates were refused, without repeats: the most telling first, then in the order
+    they were found."""
 
-    lines: dict[str, None] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
 
-    def add(self, line: str) -> None:
-        self.lines.setdefault(line, None)
+    def add(self, line: str, weight: int = GATE) -> None:
+        self.lines[line] = min(weight, self.lines.get(line, weight))
 
     def first(self, count: int) -> list[str]:
-        return list(self.lines)[:count]
-
-
-def companion_release(registry: Registry, companion: str, release: Release) -> Release | None:
-    """The companion (torchvision) release made for this framework release, from its own pin.
-
-    A companion pins the framework by `==X` or by a floor `>=X` in the same minor line
-    (torchvision 0.29.2 requires torch>=2.14.0), so it pairs with releases of that line only.
-    """
-    line = (release.version.major, release.version.minor)
-    for candidate in registry.releases(companion):
-        if candidate.yanked:
-            continue
-        for req in candidate.requires:
-            if canonicalize_name(req.name) != release.name:
-                continue
-            floors = [
-                Version(s.version.rstrip(".*")) for s in req.specifier if s.operator in ("==", ">=", "~=")
-            ]
-            if (
-                floors
-                and all((f.major, f.minor) == line for f in floors)
-                and req.specifier.contains(release.version, prereleases=True)
-            ):
-                return candidate
-    return None
+        order = {line: i for i, line in enumerate(self.lines)}
+        return sorted(self.lines, key=lambda line: (self.lines[line], order[line]))[:count]
 
 
 class Solver:
@@ -271,7 +211,8 @@ class Solver:
                 self.reasons.add(f"{wanted.name} {release.version} has no {_SHOWN[acc]} build")
                 continue
             if not fitting:
-                self.reasons.add(self._toolkit_reason(wanted.name, release, builds, toolkit))
+                weight = GATE if self.request.toolkit else TRIED
+                self.reasons.add(self._toolkit_reason(wanted.name, release, builds, toolkit), weight)
                 continue
             for build in fitting:
                 why = build.gate.why_not(python, glibc)
@@ -320,7 +261,8 @@ class Solver:
             self.reasons.add(
                 f"{a.framework} {a.version} ({a.variant}) uses CUDA {a.cuda} libraries "
                 f"and {b.framework} {b.version} ({b.variant}) CUDA {b.cuda}: one "
-                "image would carry both CUDA library sets"
+                "image would carry both CUDA library sets",
+                CLASH,
             )
             return False
         flavours = {b.base_flavour for b in combo if b.base_flavour}
@@ -336,7 +278,7 @@ class Solver:
         resolved = self._resolve(combo, os_entry)
         if isinstance(resolved, Conflict):
             for line in resolved.lines:
-                self.reasons.add(line)
+                self.reasons.add(line, CLASH)
             return False
         return True
 

@@ -63,6 +63,7 @@ class SmokeReport:
     exit_code: int
     results: tuple[SmokeResult, ...]
     stderr_tail: str
+    gpu_attached: bool = False  # the container got the GPU (False: CPU image, or no GPU here)
 
     @property
     def ok(self) -> bool:

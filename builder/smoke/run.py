@@ -7,6 +7,7 @@ when Ctrl-C arrives in the middle of the create call.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from builder import defaults, names
@@ -19,6 +20,9 @@ from builder.spec import RuntimeOptions
 if TYPE_CHECKING:
     from builder.engine.protocol import Engine
     from builder.engine.resources import Resources
+
+# What the engine says when a container asks for a GPU and no NVIDIA toolkit is installed.
+NO_GPU_SUPPORT = "could not select device driver"
 
 
 def run_smoke(
@@ -46,8 +50,20 @@ def run_smoke(
         environment=environment or {},
         platform=platform,
     )
+    gpu_attached = request.devices and runtime.gpus
     try:
-        finished = run_to_end(engine, request, timeout)
+        try:
+            finished = run_to_end(engine, request, timeout)
+        except ContainerStartFailed as exc:
+            if not (gpu_attached and NO_GPU_SUPPORT in exc.message):
+                raise
+            # An engine without NVIDIA's container toolkit (a CI runner, a laptop): the image's
+            # smoke script then runs the CUDA readiness check, which needs no GPU.
+            resources.forget(name)
+            name = resources.container_name("smoke")
+            request = replace(request, name=name, devices=False)
+            gpu_attached = False
+            finished = run_to_end(engine, request, timeout)
     except ContainerStartFailed as exc:
         raise SmokeFailed(
             f"the smoke container for {image} could not start: {exc.message.split(': ', 1)[-1]}",
@@ -56,4 +72,5 @@ def run_smoke(
     except TimedOut:
         raise SmokeFailed(f"the smoke test of {image} did not finish within {timeout} s") from None
     resources.forget(name)
-    return SmokeReport(image, finished.exit_code, parse_results(finished.stdout), finished.stderr[-3000:])
+    results = parse_results(finished.stdout)
+    return SmokeReport(image, finished.exit_code, results, finished.stderr[-3000:], gpu_attached=gpu_attached)

@@ -6,6 +6,9 @@ samples_per_s, seconds. Passes only if the loss fell clearly on the requested de
 falls back to the CPU silently (--allow-cpu accepts a CPU run and says so).
 The "perf" check times a dense matrix product and a device memory copy (perfstep.py) and
 prints matmul_tflops and copy_gbps; with a floor (--min-tflops, --min-copy-gbps) it fails below.
+A CUDA image first runs the readiness check (readiness.py): every CUDA library each framework
+loads can be loaded, its build info (CUDA, cuDNN, GPU architectures) is read, the wheels agree.
+On a host without a GPU that check is the test: the training needs a GPU, or --allow-cpu.
 Standard library only, so it runs in any dlenv image: `docker run IMAGE dlenv-smoke`.
 """
 
@@ -30,6 +33,7 @@ RUNNERS = {
     "mxnet": "fw_mxnet",
 }
 MODELS = ("lstm", "lenet", "perf")
+READINESS = "readiness"  # a model of its own, run first (and alone on a host without a GPU)
 # The loss must fall to this fraction of its starting value: "clearly", not by noise.
 REQUIRED_DROP = 0.5
 WINDOW = 5
@@ -190,16 +194,46 @@ def main(argv: list[str] | None = None) -> int:
     floors = {"min_tflops": args.min_tflops, "min_copy_gbps": args.min_copy_gbps}
     frameworks = [f for f in args.framework.split(",") if f]
     models = [m for m in args.model.split(",") if m]
-    unknown = [f for f in frameworks if f not in RUNNERS] + [m for m in models if m not in MODELS]
+    unknown = [f for f in frameworks if f not in RUNNERS] + [
+        m for m in models if m not in (*MODELS, READINESS)
+    ]
     if unknown:
         parser.error(f"unknown framework or model: {', '.join(unknown)}")
     all_ok = True
+    training = [m for m in models if m != READINESS]
+    if args.device == "cuda" or READINESS in models:
+        import readiness
+
+        for report in readiness.check(frameworks):
+            all_ok = all_ok and bool(report["ok"])
+            print(json.dumps(report, sort_keys=False), flush=True)
+        if args.device == "cuda" and not args.allow_cpu and not readiness.gpu_present():
+            # The readiness check is what a host without a GPU can prove; training on the CPU
+            # would prove nothing about the GPU path, so it runs only when asked (--allow-cpu).
+            training = []
+            if models != [READINESS]:
+                print(json.dumps(no_gpu_note(frameworks, models)), flush=True)
     for framework in frameworks:
-        for model in models:
+        for model in training:
             report = run_one(framework, model, args.device, args.steps, args.allow_cpu, floors)
             all_ok = all_ok and bool(report["ok"])
             print(json.dumps(report, sort_keys=False), flush=True)
     return 0 if all_ok else 1
+
+
+def no_gpu_note(frameworks: list[str], models: list[str]) -> dict[str, object]:
+    """The line that says what a host without a GPU did not test."""
+    skipped = [m for m in models if m != READINESS]
+    return {
+        "ok": True,
+        "framework": ",".join(frameworks),
+        "model": "training",
+        "requested_device": "cuda",
+        "device": None,
+        "device_name": None,
+        "note": "no NVIDIA GPU here: the CUDA readiness check above is what was tested; "
+        f"{', '.join(skipped)} need a GPU (or --allow-cpu, which trains on the CPU)",
+    }
 
 
 if __name__ == "__main__":

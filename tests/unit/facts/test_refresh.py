@@ -51,14 +51,35 @@ def test_python_versions_come_from_the_wheel_tags(data: dict) -> None:  # type: 
     assert why is not None and "Python" in why
 
 
-def test_one_metadata_read_per_release_and_extras_recorded(data: dict) -> None:  # type: ignore[type-arg]
+def test_one_metadata_read_per_release_and_machine_and_extras_recorded(data: dict) -> None:  # type: ignore[type-arg]
     replay = Replay()
     refresh(replay, {"tensorflow": SCOPE["tensorflow"]}, workers=1)
-    assert len(replay.metadata_reads) == len(data["packages"]["tensorflow"])
+    # One read for x86_64, one for the aarch64 wheel (recorded apart only where it differs).
+    assert sorted(replay.metadata_reads) == [
+        "tensorflow-2.21.0-cp313-cp313-manylinux_2_27_aarch64.whl",
+        "tensorflow-2.21.0-cp313-cp313-manylinux_2_27_x86_64.whl",
+    ]
     tf = data["packages"]["tensorflow"]["2.21.0"]
     assert "and-cuda" in tf["extras"]
     assert any(r.startswith("keras>=") for r in tf["requires"])
     assert any(r.startswith("nvidia-cudnn-cu12") for r in tf["requires"])
+
+
+def test_aarch64_wheels_are_recorded_beside_x86_64(data: dict) -> None:  # type: ignore[type-arg]
+    registry = Registry(json.loads(dumps(data)))
+    machines = {w[2] for w in data["packages"]["torch"]["2.15.0"]["wheels"]}
+    assert machines == {"x86_64", "aarch64"}
+    arm = registry.on("aarch64").release("torch", "2.15.0")
+    x86 = registry.release("torch", "2.15.0")
+    assert arm is not None and x86 is not None and arm.machine == "aarch64"
+    assert arm.installs_on(Version("3.12.3"), Version("2.39")) and x86.installs_on(
+        Version("3.12.3"), Version("2.39")
+    )
+    # torch 2.15's aarch64 wheel is a CUDA build too: its pins apply on aarch64 (no x86_64 marker).
+    assert arm.cuda_runtime(Version("3.12.3")) == x86.cuda_runtime(Version("3.12.3")) == Version("13.2")
+    assert registry.on("aarch64") is registry.on("aarch64") and registry.on("x86_64") is registry
+    keras = registry.on("aarch64").release("keras", "3.13.0")
+    assert keras is not None and keras.installs_on(Version("3.11.2"), Version("2.36"))  # a pure wheel
 
 
 def test_yanked_releases_are_marked(data: dict) -> None:  # type: ignore[type-arg]
@@ -80,12 +101,15 @@ def test_build_package_versions_are_kept_whole(data: dict) -> None:  # type: ign
 @pytest.mark.parametrize(
     ("filename", "expected"),
     [
-        ("torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl", [("==3.11", "2.28")]),
-        ("keras-3.13.0-py3-none-any.whl", [("*", "0")]),
-        ("protobuf-7.36.2-cp310-abi3-manylinux2014_x86_64.whl", [(">=3.10", "2.17")]),
+        ("torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl", [("==3.11", "2.28", "x86_64")]),
+        ("torch-2.15.0-cp311-cp311-manylinux_2_28_aarch64.whl", [("==3.11", "2.28", "aarch64")]),
+        ("mxnet-1.9.1-py3-none-manylinux2014_aarch64.whl", [("*", "2.17", "aarch64")]),
+        ("keras-3.13.0-py3-none-any.whl", [("*", "0", "any")]),
+        ("protobuf-7.36.2-cp310-abi3-manylinux2014_x86_64.whl", [(">=3.10", "2.17", "x86_64")]),
         ("torch-2.15.0-cp313-cp313t-manylinux_2_28_x86_64.whl", []),  # free-threaded: not used
         ("torch-2.15.0-cp312-none-macosx_11_0_arm64.whl", []),
+        ("torch-2.15.0-cp312-none-win_arm64.whl", []),
     ],
 )
-def test_wheel_support(filename: str, expected: list[tuple[str, str]]) -> None:
+def test_wheel_support(filename: str, expected: list[tuple[str, str, str]]) -> None:
     assert wheel_support(filename) == expected

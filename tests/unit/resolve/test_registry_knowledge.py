@@ -39,7 +39,11 @@ def _own_wheel_for(package: str, version: str, python: str) -> bool:
     short = Version(f"{minor.major}.{minor.minor}")
     if raw["requires_python"] and not SpecifierSet(raw["requires_python"]).contains(minor):
         return False
-    return any(SpecifierSet("" if spec == "*" else spec).contains(short) for spec, _ in raw["wheels"])
+    return any(
+        SpecifierSet("" if spec == "*" else spec).contains(short)
+        for spec, _, machine in raw["wheels"]
+        if machine in ("x86_64", "any")
+    )
 
 
 def _releases() -> Iterator[tuple[str, str]]:

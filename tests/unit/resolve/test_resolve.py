@@ -46,6 +46,10 @@ def test_the_required_builtins_exist() -> None:
         "tensorflow-rocm",
         "jax-rocm",
         "workstation-cuda",
+        # CUDA from the wheels on plain Debian (no nvidia/cuda base): built and checked in CI.
+        "pytorch-cuda-debian",
+        "tf-jax-cuda-debian",
+        "workstation-cuda-debian",
     }
 
 
