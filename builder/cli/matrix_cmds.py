@@ -147,10 +147,9 @@ def refresh(
     from builder import paths
     from builder.facts.matrix import load_matrix
     from builder.facts.pypi import HttpFetcher
+    from builder.facts.pytorch_releases import load_pytorch_releases
     from builder.facts.refresh import ScopeEntry, dumps
     from builder.facts.refresh import refresh as run_refresh
-
-    from builder.facts.pytorch_releases import load_pytorch_releases
 
     m = load_matrix()
     index = index_url or m.registry.index

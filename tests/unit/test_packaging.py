@@ -69,7 +69,9 @@ def test_wheel_is_self_contained(tmp_path: Path) -> None:
         check=True,
     )
     assert located.stdout.startswith(str(target))
-    assert len(json.loads(dlenv("profiles", "--json"))) == len(list((REPO / "builder/profile/builtin").glob("*.yaml")))
+    assert len(json.loads(dlenv("profiles", "--json"))) == len(
+        list((REPO / "builder/profile/builtin").glob("*.yaml"))
+    )
     assert "pytorch" in json.loads(dlenv("matrix", "--json"))["frameworks"]
     for name in ("pytorch-cpu", "jax-rocm", "workstation-cuda"):
         assert json.loads(dlenv("validate", name, "--json"))["profile"] == name
