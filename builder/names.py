@@ -18,6 +18,9 @@ LABEL_SMOKE_TIMEOUT = "io.dlenv.smoke-timeout"
 LABEL_SMOKE_PEAK_FRACTION = "io.dlenv.smoke-min-peak-fraction"
 LABEL_RUNTIME = "io.dlenv.runtime"
 LABEL_LOCK_DIGEST = "io.dlenv.lock-digest"
+# Per framework, the GPU architectures (SASS, PTX) its wheels carry: doctor, `dev up` and `smoke`
+# read it to tell, before starting anything, whether the host's GPU has kernels in the image.
+LABEL_GPU_ARCHS = "io.dlenv.gpu-archs"
 
 # Container labels.
 LABEL_DEV = "io.dlenv.dev"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import defaults, names
-from builder.engine.protocol import BuildContainer, BuiltImage
+from builder.engine.protocol import BuildContainer, BuildLayer, BuiltImage
 from builder.errors import BuildFailed, CheckFailed
 from builder.events import BuildFinished, BuildStarted, Emit, Note, SmokeStarted, ignore
 from builder.inputs.prepare import BuildOptions, apply_options, has_credentials, prepare_build
@@ -95,6 +95,7 @@ def build_image(
         sent = len(prepared.context) + served
         emit(BuildStarted(tags[0], prepared.spec.base_image, sent, engine.address))
         started = time.monotonic()
+        since = time.time() - 2  # the engine's clock in whole seconds; a little slack
         image_id = ""
         step_containers: list[str] = []
         for event in engine.build(
@@ -106,10 +107,13 @@ def build_image(
             if isinstance(event, BuildContainer):
                 resources.container(event.container_id)
                 step_containers.append(event.container_id)
+            elif isinstance(event, BuildLayer):
+                resources.build_parent(event.image_id, since)
             elif isinstance(event, BuiltImage):
                 image_id = event.image_id
             else:
                 emit(event)
+    resources.build_done()
     for container in step_containers:  # the builder removed them itself (rm=True)
         resources.forget(container)
     if not image_id:

@@ -9,7 +9,7 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from builder import names
 from builder.facts.matrix import Accelerator, RuntimeEntry
@@ -104,6 +104,9 @@ class BuildSpec(_Frozen):
     pip: PipSources
     env: tuple[tuple[str, str], ...]
     library_path: tuple[str, ...] = ()  # prepended to LD_LIBRARY_PATH (upstream wheels' gaps)
+    gpus: tuple[str, ...] = ()  # the GPUs the profile named ("RTX 5090 (sm_120)")
+    # Per framework, the SASS and PTX compute capabilities its wheels carry (facts/archs.yaml).
+    gpu_architectures: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     user: UserSpec
     runtime: RuntimeOptions
     smoke: SmokeSpec
@@ -164,6 +167,15 @@ class BuildSpec(_Frozen):
             **(
                 {names.LABEL_SMOKE_PEAK_FRACTION: f"{self.smoke.min_peak_fraction:g}"}
                 if self.smoke.min_peak_fraction
+                else {}
+            ),
+            **(
+                {
+                    names.LABEL_GPU_ARCHS: json.dumps(
+                        self.gpu_architectures, sort_keys=True, separators=(",", ":")
+                    )
+                }
+                if self.gpu_architectures
                 else {}
             ),
             names.LABEL_RUNTIME: json.dumps(

@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   jax          0.10.2 (cpu)
-#   spec digest  ec2bd4cd2f07c9b67ec73ef3d58a890d7a187507a5ff91aaec5c5c27fd771470
+#   spec digest  eb679a88ca0231bc5e9ce4f3f3733b55ec94f3e8afa7e4d8ffde04f8bab2d016
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -61,7 +61,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with jax=0.10.2" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="jax-cpu" \
-      io.dlenv.spec-digest="ec2bd4cd2f07c9b67ec73ef3d58a890d7a187507a5ff91aaec5c5c27fd771470" \
+      io.dlenv.spec-digest="eb679a88ca0231bc5e9ce4f3f3733b55ec94f3e8afa7e4d8ffde04f8bab2d016" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

@@ -4,7 +4,7 @@
 #   accelerator  cuda 13.0 (host driver >= 580.95.05)
 #   os / python  ubuntu24.04 / 3.12
 #   jax          0.10.2 (cuda13)
-#   spec digest  1de32dc43cf0ead864bc20c2df2aa3fb2dca68677ef279601b371bd80943fa68
+#   spec digest  619069f12959950902b94e444be8f93d07056418a00dcfef362d16acd35af945
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -65,13 +65,14 @@ LABEL \
       org.opencontainers.image.description="cuda image with jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:13.0.2-base-ubuntu24.04" \
       io.dlenv.profile="jax-cuda" \
-      io.dlenv.spec-digest="1de32dc43cf0ead864bc20c2df2aa3fb2dca68677ef279601b371bd80943fa68" \
+      io.dlenv.spec-digest="619069f12959950902b94e444be8f93d07056418a00dcfef362d16acd35af945" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.0" \
       io.dlenv.python="3.12" \
       io.dlenv.frameworks="jax=0.10.2" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
+      io.dlenv.gpu-archs="{\"jax\":{\"ptx\":[\"12.0\"],\"sass\":[\"7.5\",\"8.0\",\"9.0\",\"10.0\",\"11.0\",\"12.0\"]}}" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
 # USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
 USER 1000

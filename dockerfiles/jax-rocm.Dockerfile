@@ -4,7 +4,7 @@
 #   accelerator  rocm 7.2
 #   os / python  ubuntu24.04 / 3.12
 #   jax          0.10.2 (rocm7)
-#   spec digest  613e6b1b68b441512f1dd6124f8ddcaacafc32e654c80819578e1c187ec7be41
+#   spec digest  9b62a0d1c132c04519ee47bd87eb20020b4878a12983be0747b87479ed7d0cd6
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -63,7 +63,7 @@ LABEL \
       org.opencontainers.image.description="rocm image with jax=0.10.2" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:7.2" \
       io.dlenv.profile="jax-rocm" \
-      io.dlenv.spec-digest="613e6b1b68b441512f1dd6124f8ddcaacafc32e654c80819578e1c187ec7be41" \
+      io.dlenv.spec-digest="9b62a0d1c132c04519ee47bd87eb20020b4878a12983be0747b87479ed7d0cd6" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="7.2" \
       io.dlenv.python="3.12" \

@@ -5,7 +5,7 @@
 #   os / python  debian12 / 3.11
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cpu)
-#   spec digest  f0455566fdd95218fe2c4103013968dd34adae65d6302c0550df2cdceb0670a2
+#   spec digest  bd49b05200f77745beaebc088e7f0151f443c87dfefc050b80256133f4680c28
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -64,7 +64,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="keras-cpu" \
-      io.dlenv.spec-digest="f0455566fdd95218fe2c4103013968dd34adae65d6302c0550df2cdceb0670a2" \
+      io.dlenv.spec-digest="bd49b05200f77745beaebc088e7f0151f443c87dfefc050b80256133f4680c28" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

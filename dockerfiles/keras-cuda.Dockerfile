@@ -5,7 +5,7 @@
 #   os / python  ubuntu24.04 / 3.12
 #   keras        3.15.1 (any)
 #   jax          0.12.0.1 (cuda13, as the Keras backend)
-#   spec digest  5575afd43b193c48362ab59ef6a95c08d9416dd1d0bc18df4648eb6e72377462
+#   spec digest  9c1af1dc27ee225a230bb0901565f65af6f53657f5bacfc9a62ace48fbc6b496
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -68,13 +68,14 @@ LABEL \
       org.opencontainers.image.description="cuda image with keras=3.15.1,jax=0.12.0.1" \
       org.opencontainers.image.base.name="nvidia/cuda:13.0.2-base-ubuntu24.04" \
       io.dlenv.profile="keras-cuda" \
-      io.dlenv.spec-digest="5575afd43b193c48362ab59ef6a95c08d9416dd1d0bc18df4648eb6e72377462" \
+      io.dlenv.spec-digest="9c1af1dc27ee225a230bb0901565f65af6f53657f5bacfc9a62ace48fbc6b496" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.0" \
       io.dlenv.python="3.12" \
       io.dlenv.frameworks="keras=3.15.1,jax=0.12.0.1" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
+      io.dlenv.gpu-archs="{\"jax\":{\"ptx\":[\"12.0\"],\"sass\":[\"7.5\",\"8.0\",\"9.0\",\"10.0\",\"11.0\",\"12.0\"]}}" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
 # USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
 USER 1000

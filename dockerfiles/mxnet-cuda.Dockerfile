@@ -4,7 +4,7 @@
 #   accelerator  cuda 11.8 (host driver >= 520.61.05)
 #   os / python  ubuntu22.04 / 3.10
 #   mxnet        1.9.1 (cu117)
-#   spec digest  68d9614c74c085a58836fe7a5a0dbb3deba3620d15a05670ada94d2314de31ab
+#   spec digest  f6216c39d3bc8ff76488706cc291915a90bdbf965e3d7db5f0948ca9f11b2001
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
@@ -69,13 +69,14 @@ LABEL \
       org.opencontainers.image.description="cuda image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04" \
       io.dlenv.profile="mxnet-cuda" \
-      io.dlenv.spec-digest="68d9614c74c085a58836fe7a5a0dbb3deba3620d15a05670ada94d2314de31ab" \
+      io.dlenv.spec-digest="f6216c39d3bc8ff76488706cc291915a90bdbf965e3d7db5f0948ca9f11b2001" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="11.8" \
       io.dlenv.python="3.10" \
       io.dlenv.frameworks="mxnet=1.9.1" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
+      io.dlenv.gpu-archs="{\"mxnet\":{\"ptx\":[],\"sass\":[\"5.0\",\"6.0\",\"7.0\",\"8.0\",\"8.6\"]}}" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
 # USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
 USER 1000

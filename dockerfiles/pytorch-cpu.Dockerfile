@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   pytorch      2.13.0 (cpu)
-#   spec digest  300245120a1d90218fe48581f7e5c24c860e89b30480072c49afd4ee06ba4d95
+#   spec digest  5b3e49703e177633ffbd2a9a9ef980040eb0710d6c91192edb8d4af6fb680ae0
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -63,7 +63,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="pytorch-cpu" \
-      io.dlenv.spec-digest="300245120a1d90218fe48581f7e5c24c860e89b30480072c49afd4ee06ba4d95" \
+      io.dlenv.spec-digest="5b3e49703e177633ffbd2a9a9ef980040eb0710d6c91192edb8d4af6fb680ae0" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

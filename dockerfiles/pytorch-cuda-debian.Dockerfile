@@ -4,7 +4,7 @@
 #   accelerator  cuda 13.0 (host driver >= 580.95.05)
 #   os / python  debian12 / 3.11
 #   pytorch      2.13.0 (pypi)
-#   spec digest  9b6431bef87372c7755aa0a84fd6b383b5d54cadfa53a301930dbdc3ba586a4b
+#   spec digest  de8bb9424e5150724fded2c9f7ab3a0f232ffad39c52e80cc0813d5af92d33af
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -68,13 +68,14 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="pytorch-cuda-debian" \
-      io.dlenv.spec-digest="9b6431bef87372c7755aa0a84fd6b383b5d54cadfa53a301930dbdc3ba586a4b" \
+      io.dlenv.spec-digest="de8bb9424e5150724fded2c9f7ab3a0f232ffad39c52e80cc0813d5af92d33af" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.0" \
       io.dlenv.python="3.11" \
       io.dlenv.frameworks="pytorch=2.13.0" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
+      io.dlenv.gpu-archs="{\"pytorch\":{\"ptx\":[],\"sass\":[\"7.5\",\"8.0\",\"8.6\",\"9.0\",\"10.0\",\"12.0\"]}}" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
 # USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
 USER 1000

@@ -4,7 +4,7 @@
 #   accelerator  cuda 13.2 (host driver >= 595.58.03)
 #   os / python  ubuntu24.04 / 3.12
 #   pytorch      2.13.0 (cu132)
-#   spec digest  7fee0cc399fb9553a1d01bd4de612c819fe2ba20fee8634a027001dabf4e6310
+#   spec digest  e7e950474798d3f93cc73eacc123cc9b95fc8ed3e113a586c1087c69b706f502
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -67,13 +67,14 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="nvidia/cuda:13.2.1-base-ubuntu24.04" \
       io.dlenv.profile="pytorch-cuda" \
-      io.dlenv.spec-digest="7fee0cc399fb9553a1d01bd4de612c819fe2ba20fee8634a027001dabf4e6310" \
+      io.dlenv.spec-digest="e7e950474798d3f93cc73eacc123cc9b95fc8ed3e113a586c1087c69b706f502" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.2" \
       io.dlenv.python="3.12" \
       io.dlenv.frameworks="pytorch=2.13.0" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
+      io.dlenv.gpu-archs="{\"pytorch\":{\"ptx\":[],\"sass\":[\"7.5\",\"8.0\",\"8.6\",\"9.0\",\"10.0\",\"12.0\"]}}" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
 # USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
 USER 1000

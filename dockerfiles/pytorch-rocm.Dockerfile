@@ -4,7 +4,7 @@
 #   accelerator  rocm 7.2
 #   os / python  ubuntu24.04 / 3.12
 #   pytorch      2.13.0 (rocm7.2)
-#   spec digest  61247f77bf215e543ada9498bb2d6d008aa305f0678ff58b3dbf6cebb760f236
+#   spec digest  013439d1d5b65705ef05add0ac1853000a83bb6d1853bf1f9c7445358247fa58
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -65,7 +65,7 @@ LABEL \
       org.opencontainers.image.description="rocm image with pytorch=2.13.0" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:7.2" \
       io.dlenv.profile="pytorch-rocm" \
-      io.dlenv.spec-digest="61247f77bf215e543ada9498bb2d6d008aa305f0678ff58b3dbf6cebb760f236" \
+      io.dlenv.spec-digest="013439d1d5b65705ef05add0ac1853000a83bb6d1853bf1f9c7445358247fa58" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="7.2" \
       io.dlenv.python="3.12" \

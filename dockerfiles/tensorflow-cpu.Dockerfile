@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   tensorflow   2.21.0 (cpu)
-#   spec digest  dda5f82a716cb1a62788ad93cfe12e8aae52754df7fb46c6a801c15beda50850
+#   spec digest  c5714749aadc03223106311d87427a669ce151f94d97f2d22545adb80f77165c
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -61,7 +61,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="tensorflow-cpu" \
-      io.dlenv.spec-digest="dda5f82a716cb1a62788ad93cfe12e8aae52754df7fb46c6a801c15beda50850" \
+      io.dlenv.spec-digest="c5714749aadc03223106311d87427a669ce151f94d97f2d22545adb80f77165c" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

@@ -4,7 +4,7 @@
 #   accelerator  cuda 12.5 (host driver >= 555.42.06)
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.21.0 (and-cuda)
-#   spec digest  7b379852dd33d95a41d71f20cca022bce4dd7460e6ab33b31de693af7f4cdcca
+#   spec digest  fa8863b5ae98b13747294ccc9bc28d61fc17567af945976e8701c4ee2f0ecb6d
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -67,13 +67,14 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="nvidia/cuda:12.5.1-base-ubuntu24.04" \
       io.dlenv.profile="tensorflow-cuda" \
-      io.dlenv.spec-digest="7b379852dd33d95a41d71f20cca022bce4dd7460e6ab33b31de693af7f4cdcca" \
+      io.dlenv.spec-digest="fa8863b5ae98b13747294ccc9bc28d61fc17567af945976e8701c4ee2f0ecb6d" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.5" \
       io.dlenv.python="3.12" \
       io.dlenv.frameworks="tensorflow=2.21.0" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
+      io.dlenv.gpu-archs="{\"tensorflow\":{\"ptx\":[\"9.0\"],\"sass\":[\"6.0\",\"7.0\",\"8.0\",\"8.9\"]}}" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
 # USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
 USER 1000

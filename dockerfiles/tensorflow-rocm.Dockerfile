@@ -4,7 +4,7 @@
 #   accelerator  rocm 6.3
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.17.0 (rocm-radeon)
-#   spec digest  8cbdf065dfe69eaea21c7691d413eb69f23d9f9b8555a2992927736a1a8f263e
+#   spec digest  f26296fd3ad9bb3cdb956ab8d9ef9994679fda46a385db30934f1887480d65d1
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -64,7 +64,7 @@ LABEL \
       org.opencontainers.image.description="rocm image with tensorflow=2.17.0" \
       org.opencontainers.image.base.name="rocm/dev-ubuntu-24.04:6.3" \
       io.dlenv.profile="tensorflow-rocm" \
-      io.dlenv.spec-digest="8cbdf065dfe69eaea21c7691d413eb69f23d9f9b8555a2992927736a1a8f263e" \
+      io.dlenv.spec-digest="f26296fd3ad9bb3cdb956ab8d9ef9994679fda46a385db30934f1887480d65d1" \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="6.3" \
       io.dlenv.python="3.12" \

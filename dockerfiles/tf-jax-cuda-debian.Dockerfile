@@ -6,7 +6,7 @@
 #   tensorflow   2.21.0 (and-cuda)
 #   jax          0.10.2 (cuda12)
 #   keras        3.15.1 (any)
-#   spec digest  33f45a7f1ea0d776096a046c88aa990741e2dc8e8bde042fc3ef4bca5853895b
+#   spec digest  7036a5c4fba5f8997e56df388fcba94b06df9a1e73ccda1c3a7d8188b4d4412e
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -74,13 +74,14 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0,jax=0.10.2,keras=3.15.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="tf-jax-cuda-debian" \
-      io.dlenv.spec-digest="33f45a7f1ea0d776096a046c88aa990741e2dc8e8bde042fc3ef4bca5853895b" \
+      io.dlenv.spec-digest="7036a5c4fba5f8997e56df388fcba94b06df9a1e73ccda1c3a7d8188b4d4412e" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.5" \
       io.dlenv.python="3.11" \
       io.dlenv.frameworks="tensorflow=2.21.0,jax=0.10.2,keras=3.15.1" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
+      io.dlenv.gpu-archs="{\"jax\":{\"ptx\":[\"12.0\"],\"sass\":[\"5.0\",\"6.0\",\"7.0\",\"8.0\",\"9.0\",\"10.0\",\"10.1\",\"12.0\"]},\"tensorflow\":{\"ptx\":[\"9.0\"],\"sass\":[\"6.0\",\"7.0\",\"8.0\",\"8.9\"]}}" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
 # USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
 USER 1000

@@ -7,8 +7,10 @@
 #   tensorflow   2.20.0 (and-cuda)
 #   jax          0.10.2 (cuda12)
 #   keras        3.15.1 (any)
-#   spec digest  624497a8b98c1d991fd6d66289f5dbf7f5582e4d4814749814d1359cd5fdded0
+#   spec digest  8b83f76ca1f46c5de30eca82a49f4dab54d7d67c12ffd5323be7f617b9b76df8
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
+#   warning      tensorflow 2.20.0 (and-cuda) runs its CUDA 12.5 libraries on the CUDA 12.8 you asked for, through minor-version compatibility.
+#   warning      jax 0.10.2 (cuda12) runs its CUDA 12.1 libraries on the CUDA 12.8 you asked for, through minor-version compatibility.
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -75,13 +77,14 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.10.0,tensorflow=2.20.0,jax=0.10.2,keras=3.15.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="workstation-cuda-debian" \
-      io.dlenv.spec-digest="624497a8b98c1d991fd6d66289f5dbf7f5582e4d4814749814d1359cd5fdded0" \
+      io.dlenv.spec-digest="8b83f76ca1f46c5de30eca82a49f4dab54d7d67c12ffd5323be7f617b9b76df8" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.8" \
       io.dlenv.python="3.11" \
       io.dlenv.frameworks="pytorch=2.10.0,tensorflow=2.20.0,jax=0.10.2,keras=3.15.1" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
+      io.dlenv.gpu-archs="{\"jax\":{\"ptx\":[\"12.0\"],\"sass\":[\"5.0\",\"6.0\",\"7.0\",\"8.0\",\"9.0\",\"10.0\",\"10.1\",\"12.0\"]},\"pytorch\":{\"ptx\":[],\"sass\":[\"7.0\",\"7.5\",\"8.0\",\"8.6\",\"9.0\",\"10.0\",\"12.0\"]},\"tensorflow\":{\"ptx\":[\"9.0\"],\"sass\":[\"6.0\",\"7.0\",\"8.0\",\"8.9\"]}}" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
 # USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
 USER 1000

@@ -7,9 +7,8 @@
 #   tensorflow   2.21.0 (and-cuda)
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cuda12)
-#   spec digest  61ef097bf386efb2630f227a954be95bc446b1ed79bd931c22258cc5318950fe
+#   spec digest  739a08e2d3ece7f58de0b85caf54e389acaaaf6afc206e30c591fc9aec312850
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
-#   warning      pytorch 2.13.0+cu126: its nvidia-* pins are published only on its vendor index; `dlenv validate --resolve` checks them where that index is reachable.
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -95,13 +94,14 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0,tensorflow=2.21.0,keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:12.6.3-base-ubuntu24.04" \
       io.dlenv.profile="workstation-cuda" \
-      io.dlenv.spec-digest="61ef097bf386efb2630f227a954be95bc446b1ed79bd931c22258cc5318950fe" \
+      io.dlenv.spec-digest="739a08e2d3ece7f58de0b85caf54e389acaaaf6afc206e30c591fc9aec312850" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.6" \
       io.dlenv.python="3.12" \
       io.dlenv.frameworks="pytorch=2.13.0,tensorflow=2.21.0,keras=3.15.1,jax=0.10.2" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \
+      io.dlenv.gpu-archs="{\"jax\":{\"ptx\":[\"12.0\"],\"sass\":[\"5.0\",\"6.0\",\"7.0\",\"8.0\",\"9.0\",\"10.0\",\"10.1\",\"12.0\"]},\"pytorch\":{\"ptx\":[],\"sass\":[\"5.0\",\"6.0\",\"7.0\",\"7.5\",\"8.0\",\"8.6\",\"9.0\"]},\"tensorflow\":{\"ptx\":[\"9.0\"],\"sass\":[\"6.0\",\"7.0\",\"8.0\",\"8.9\"]}}" \
       io.dlenv.runtime="{\"devices\":[],\"gpus\":true,\"group_add\":[],\"security_opt\":[],\"shm_size\":\"8g\"}"
 # USER by UID alone, so the user also gets its supplementary group dlenv-venv from /etc/group.
 USER 1000

@@ -71,6 +71,8 @@ class FakeApi:
         self.tags[f"{repo}:{tag}"] = image if image in self.images else f"sha256:{image}"
 
     def containers(self, all: bool = False, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        if "ancestor" in (filters or {}):  # the engine matches names and IDs; the caller filters
+            return list(self.containers_table)
         wanted = (filters or {}).get("label", "")
         key, _, value = wanted.partition("=")
         return [
@@ -117,7 +119,7 @@ def successful_build(image_id: str = "feed") -> list[dict[str, Any]]:
     """The stream of a two-step classic build that succeeds."""
     return [
         {"stream": "Step 1/2 : FROM debian\n"},
-        {"stream": " ---> abc\n"},
+        {"stream": " ---> abcdef012345\n"},
         {"stream": "Step 2/2 : RUN true\n"},
         {"stream": " ---> Running in 0123456789ab\n"},
         {"stream": "Removing intermediate container 0123456789ab\n"},
@@ -219,6 +221,9 @@ class FakeEngine:
             (c for c in self.containers_by_name.values() if name_or_id in (c.name, c.id)),
             None,
         )
+
+    def containers_from(self, image_id: str, *, created_since: float) -> list[str]:
+        return [c.id for c in self.containers_by_name.values() if c.image == image_id]
 
     def containers(self, label: str, value: str | None = None) -> list[ContainerInfo]:
         return [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -28,6 +28,9 @@ from builder.cli.common import (
     warn,
 )
 from builder.errors import ProfileError, SmokeFailed, UsageError
+
+if TYPE_CHECKING:
+    from builder.engine.protocol import Engine
 
 AllowCpuOpt = Annotated[
     bool, typer.Option("--allow-cpu", help="Accept a CPU run on a runner without a GPU (the JSON says so).")
@@ -130,6 +133,20 @@ def build(
             out.print(pushed.pinned)
 
 
+def _require_kernels(engine: Engine, image: str) -> None:
+    """A host GPU the image has no kernels for is told before any container starts (exit 5)."""
+    from builder.host.kernels import preflight
+    from builder.host.probe import collect_nvidia
+
+    found = engine.image(image)
+    problems = preflight(dict(found.labels) if found else {}, collect_nvidia())
+    if problems:
+        raise SmokeFailed(
+            f"{image} cannot run on this host's GPU: " + "; ".join(problems) + ".",
+            hint="Rebuild with the GPU named in the profile (`gpus:`), or --allow-cpu for a CPU run.",
+        )
+
+
 @app.command("smoke")
 @guarded
 def smoke_cmd(
@@ -175,6 +192,8 @@ def smoke_cmd(
         if engine.image(image) is None:
             raise ProfileError(f"{image} has not been built; run `dlenv build {image_or_profile}`")
     target = pipeline.smoke_target_from_labels(engine, image)
+    if target.accelerator == "cuda" and not allow_cpu and engine.address.startswith("unix://"):
+        _require_kernels(engine, image)
     with Resources(engine_opener()).cleaned_up() as resources:
         report = pipeline.smoke(
             engine,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from builder.errors import EXIT_CODES, DlenvError, UsageError
 
@@ -31,8 +31,16 @@ if TYPE_CHECKING:
     from builder.smoke.report import SmokeReport, SmokeResult
     from builder.spec import BuildSpec
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+# No console interprets markup: data (package extras such as jax[cuda13], GPU names, paths,
+# messages) is printed as written; the few styled words are Text with a style.
+out = Console(soft_wrap=True, highlight=False, markup=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line with some words styled: styled(("error:", "bold red"), " ", message)."""
+    return Text.assemble(*parts)
+
 
 app = typer.Typer(
     name="dlenv",
@@ -80,15 +88,17 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             return result
         except DlenvError as exc:
             interrupts.finished()
-            err.print(f"[bold red]error:[/] {escape(exc.message)}")
+            err.print(styled(("error:", "bold red"), " ", exc.message))
             if exc.hint:
-                err.print(escape(exc.hint))
+                err.print(exc.hint)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:  # builder.errors.Interrupted is one
             interrupts.finished()
             report = getattr(exc, "cleanup", None)
             done = report.summary() if report is not None else "nothing had been created yet"
-            err.print(f"[yellow]interrupted[/] ({getattr(exc, 'signal_name', 'SIGINT')}): {escape(done)}")
+            err.print(
+                styled(("interrupted", "yellow"), f" ({getattr(exc, 'signal_name', 'SIGINT')}): {done}")
+            )
             raise typer.Exit(130) from None
 
     return wrapper
@@ -140,7 +150,7 @@ def resolve_ref(ref: str) -> tuple[BuildSpec, Path]:
 
 def warn(spec: BuildSpec) -> None:
     for warning in spec.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}")
+        err.print(styled(("warning:", "yellow"), " ", warning))
 
 
 def check_inputs(inputs: str) -> None:
@@ -195,7 +205,7 @@ class Progress:
             )
             return
         if isinstance(event, events.Note):
-            err.print(f"note: {escape(event.text)}")
+            err.print(f"note: {event.text}")
         elif isinstance(event, events.BuildStarted):
             err.print(
                 f"building {event.image} from {event.base_image} "
@@ -204,8 +214,8 @@ class Progress:
         elif isinstance(event, events.BuildStep):
             line = f"[{event.step}/{event.total}] {event.text[:100]}  ({elapsed:.0f}s)"
             if self._status is not None:
-                self._status.update(escape(line))
-                err.print(escape(line), style="dim")
+                self._status.update(line)
+                err.print(line, style="dim")
             else:
                 err.out(line)
         elif isinstance(event, events.BuildOutput | events.PushProgress):
@@ -213,8 +223,10 @@ class Progress:
                 err.out("    " + event.text)
         elif isinstance(event, events.BuildFinished):
             err.print(
-                f"[green]built[/] {', '.join(event.tags)} in {event.seconds:.0f}s "
-                f"({event.size_bytes / 1e9:.2f} GB)"
+                styled(
+                    ("built", "green"),
+                    f" {', '.join(event.tags)} in {event.seconds:.0f}s ({event.size_bytes / 1e9:.2f} GB)",
+                )
             )
         elif isinstance(event, events.SmokeStarted):
             cpu = ", CPU allowed" if event.allow_cpu else ""
@@ -227,13 +239,15 @@ def _fields(event: Event) -> dict[str, object]:
     return asdict(event)
 
 
-def _smoke_line(r: SmokeResult) -> str:
-    mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+def _smoke_line(r: SmokeResult) -> Text:
+    return styled("  ", ("ok", "green") if r.ok else ("FAILED", "red"), " ", _smoke_text(r))
+
+
+def _smoke_text(r: SmokeResult) -> str:
     if r.model == "readiness":
-        version = escape(str(r.framework_version or ""))
-        return f"  {mark} {escape(r.framework)} {version} readiness: {escape(_ready(r))}"
+        return f"{r.framework} {r.framework_version or ''} readiness: {_ready(r)}"
     if r.note and r.model not in ("lstm", "lenet", "perf"):
-        return f"  {mark} {escape(r.framework)}: {escape(r.note)}"
+        return f"{r.framework}: {r.note}"
     if r.model == "perf":
         what = (
             f"matmul {r.matmul_dtype} n={r.matmul_n} {r.matmul_tflops} TFLOP/s, "
@@ -244,7 +258,7 @@ def _smoke_line(r: SmokeResult) -> str:
             what += f" ({shares} of the {r.peak_device}'s peaks)"
     else:
         what = f"loss {r.loss_first} -> {r.loss_last}, {r.samples_per_s} samples/s"
-    return f"  {mark} {r.framework} {r.framework_version} {r.model} on {r.device} ({r.device_name}): {what}"
+    return f"{r.framework} {r.framework_version} {r.model} on {r.device} ({r.device_name}): {what}"
 
 
 def _ready(r: SmokeResult) -> str:
@@ -270,7 +284,7 @@ def show_smoke(report: SmokeReport, *, json_out: bool) -> None:
         if not json_out:
             err.print(_smoke_line(r))
             if not r.ok and r.error:
-                err.print(f"      {r.error}", markup=False, highlight=False)
+                err.print(f"      {r.error}")
     for r in report.results:  # as the image's own dlenv-smoke prints them
         sys.stdout.write(json.dumps(r.as_json()) + "\n")
     sys.stdout.flush()

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from builder.cli.common import (
     InputsOpt,
@@ -27,6 +26,7 @@ from builder.cli.common import (
     open_engine,
     out,
     resolve_ref,
+    styled,
 )
 from builder.errors import UsageError
 from builder.image_paths import WORKSPACE
@@ -102,7 +102,7 @@ def dev_up(
     with Resources(engine_opener()).cleaned_up() as resources, show.live():
         result = start_dev(engine, request, resources=resources, emit=show)
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}")
+        err.print(styled(("warning:", "yellow"), " ", warning))
     name = result.name
     if result.reused:
         err.print(f"reusing {name} ({result.status}); attach: docker exec -it {name} bash")
@@ -113,7 +113,9 @@ def dev_up(
         )
     if result.jupyter_url:
         if not result.jupyter_ready:
-            err.print("[yellow]warning:[/] JupyterLab did not answer yet; it may still be starting")
+            err.print(
+                styled(("warning:", "yellow"), " JupyterLab did not answer yet; it may still be starting")
+            )
         err.print(f"JupyterLab: {result.jupyter_url}")
     out.print(name)
     if not result.reused and not detach and sys.stdin.isatty() and shutil.which("docker"):
@@ -148,9 +150,7 @@ def dev_ls(json_out: JsonOpt = False) -> None:
 
     table = Table("name", "profile", "status", "workspace", "jupyter")
     for row in rows:
-        table.add_row(
-            *(escape(str(row[k] or "")) for k in ("name", "profile", "status", "workspace", "jupyter"))
-        )
+        table.add_row(*(str(row[k] or "") for k in ("name", "profile", "status", "workspace", "jupyter")))
     out.print(table)
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from builder.cli.common import JsonOpt, app, err, guarded, open_engine, out, resolve_ref
+from builder.cli.common import JsonOpt, app, err, guarded, open_engine, out, resolve_ref, styled
 from builder.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
@@ -63,9 +62,9 @@ def doctor(
 
 def _print_checks(checks: list[Check], suggestion: dict[str, Any], profile: str | None, ready: bool) -> None:
     for c in checks:
-        out.print(f"[{_STYLES[c.status]}]{c.status:>6}[/] {c.name:15} {escape(c.detail)}")
+        out.print(styled((f"{c.status:>6}", _STYLES[c.status]), f" {c.name:15} {c.detail}"))
         if c.fix and c.status in ("fail", "warn"):
-            out.print(f"{'':22}fix: {escape(c.fix)}")
+            out.print(f"{'':22}fix: {c.fix}")
     target = f" for {profile}" if profile else ""
     out.print(
         f"host is {'ready' if ready else 'NOT ready'}{target}; suggested accelerator: "

@@ -66,9 +66,21 @@ def framework_rows(matrix: Matrix, registry: Registry, name: str) -> list[dict[s
 
 @matrix_app.callback()
 @guarded
-def matrix(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+def matrix(
+    ctx: typer.Context,
+    json_out: JsonOpt = False,
+    gpu: Annotated[
+        str | None,
+        typer.Option(
+            "--gpu", help="Only what runs on this GPU: an id (rtx-5090, h100) or a compute capability."
+        ),
+    ] = None,
+) -> None:
     """Print the compatibility matrix, with the source and date of every row."""
     if ctx.invoked_subcommand is not None:
+        return
+    if gpu is not None:
+        _print_gpu(gpu, json_out)
         return
     from builder.facts.matrix import load_matrix
     from builder.facts.registry import load_registry
@@ -124,6 +136,49 @@ def _print_tables(m: Matrix, registry: Registry, frameworks: dict[str, list[dict
         out.print(f"  {key}: {text}")
 
 
+def _print_gpu(name: str, json_out: bool) -> None:
+    """Per framework, the releases and CUDA lines whose wheels carry kernels for a GPU."""
+    from rich.table import Table
+
+    from builder.facts.gpus import load_gpu_facts, sm
+    from builder.resolve.gpus import gpus_of
+
+    (gpu,) = gpus_of([name])
+    facts = load_gpu_facts()
+    rows = [
+        {
+            "framework": a.framework,
+            "releases": a.releases,
+            "cuda": a.cuda,
+            "platform": a.platform,
+            "runs": runs,
+            "confidence": a.confidence,
+            "source": a.source,
+        }
+        for a in facts.architectures
+        if (runs := a.runs(gpu)) is not None
+    ]
+    about = {"id": gpu.id, "name": gpu.label, "compute_capability": gpu.cc, "arch": gpu.arch}
+    if json_out:
+        frameworks: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            frameworks.setdefault(str(row["framework"]), []).append(row)
+        out.print_json(json.dumps({"gpu": about, "frameworks": frameworks}))
+        return
+    table = Table("framework", "releases", "CUDA", "platform", "kernels", "conf", title=gpu.label)
+    for row in rows:
+        kernels = sm(gpu.cc) + " SASS" if row["runs"] == "sass" else "PTX (compiled by the driver)"
+        cuda = str(row["cuda"] or "any CUDA build")
+        table.add_row(
+            *(str(v) for v in (row["framework"], row["releases"], cuda, row["platform"])),
+            kernels,
+            str(row["confidence"]),
+        )
+    out.print(table)
+    if not rows:
+        out.print(f"no framework build on record carries kernels for {gpu.label}")
+
+
 def _short(build: dict[str, Any]) -> str:
     conf = "" if build["confidence"] == "V" else f" [{build['confidence']}]"
     toolkit = f" ({build['toolkit']})" if build["toolkit"] else ""
@@ -160,7 +215,7 @@ def refresh(
         HttpFetcher(index),
         scope,
         index_url=index,
-        progress=lambda text: err.print(f"  {text}", highlight=False, markup=False),
+        progress=lambda text: err.print(f"  {text}"),
         extra_requirements=curated,
     )
     target = output or paths.registry_file()

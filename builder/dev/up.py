@@ -78,6 +78,20 @@ def require_gpu_host(spec: BuildSpec) -> None:
         )
 
 
+def require_kernels(labels: dict[str, str]) -> None:
+    """The image's frameworks must carry kernels for this host's GPUs (say so before building)."""
+    from builder.host.kernels import preflight
+    from builder.host.probe import collect_nvidia
+
+    problems = preflight(labels, collect_nvidia())
+    if problems:
+        raise CheckFailed(
+            "this host's GPU cannot run the image: " + "; ".join(problems) + ".",
+            hint="Name the GPU in the profile (`gpus:`, see `dlenv doctor --suggest`) so that dlenv "
+            "picks builds with its kernels; --allow-cpu starts the container without the GPU.",
+        )
+
+
 def reuse_conflicts(existing: ContainerInfo, folder: Path, images: set[str], jupyter: bool) -> list[str]:
     """How the existing dev container differs from what this `dev up` asks for (a reattach need
     not repeat --jupyter or the ports)."""
@@ -109,6 +123,7 @@ def dev_up(engine: Engine, request: DevRequest, *, resources: Resources, emit: E
     spec = resolve(dev.dev_profile(request.profile, uid, gid, request.jupyter))
     if not request.allow_cpu:
         require_gpu_host(spec)
+        require_kernels(spec.labels())
     name = names.dev_container(spec.profile)
     image = names.dev_image(spec.profile, spec.digest)
     result = DevResult(name, False, image, folder, uid, gid, "running")

@@ -12,12 +12,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from builder import names
-from builder.engine.protocol import BuildContainer, BuildEvent, BuiltImage
+from builder.engine.protocol import BuildContainer, BuildEvent, BuildLayer, BuiltImage
 from builder.errors import BuildFailed, RegistryUnreachable
 from builder.events import BuildOutput, BuildStep
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _RUNNING_IN_RE = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
+_LAYER_RE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 _BUILT_RE = re.compile(r"^Successfully built ([0-9a-f]+)")
 _PULL_FAILURE = re.compile(
     r"pull access denied|manifest unknown|not found: manifest|no such host|"
@@ -54,6 +55,9 @@ def build_events(chunks: Iterable[dict[str, Any]], base_image: str) -> Iterator[
             running = _RUNNING_IN_RE.match(line.rstrip())
             if running:
                 yield BuildContainer(running.group(1))
+            layer = _LAYER_RE.match(line.rstrip())
+            if layer:
+                yield BuildLayer(layer.group(1))
             yield BuildOutput(line)
             built = _BUILT_RE.match(line.strip())
             if built and not found:

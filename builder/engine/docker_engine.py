@@ -292,6 +292,18 @@ class DockerEngine:
             exit_code=int(state["ExitCode"]) if "ExitCode" in state else None,
         )
 
+    def containers_from(self, image_id: str, *, created_since: float) -> list[str]:
+        short = image_id.removeprefix("sha256:")
+        with answering("listing containers"):
+            rows = self._client.api.containers(all=True, filters={"ancestor": short})
+        # A user's container names its image (`debian:bookworm-slim`); a build step's is the ID.
+        return [
+            str(row["Id"])
+            for row in rows
+            if str(row.get("Image", "")).removeprefix("sha256:").startswith(short)
+            and float(row.get("Created", 0)) >= created_since
+        ]
+
     def containers(self, label: str, value: str | None = None) -> list[ContainerInfo]:
         selector = label if value is None else f"{label}={value}"
         with answering("listing containers"):

@@ -66,7 +66,18 @@ class BuildContainer:
     container_id: str
 
 
-BuildEvent = BuildStep | BuildOutput | BuildContainer | BuiltImage
+@dataclass(frozen=True)
+class BuildLayer:
+    """A step's image (committed or from the cache): the next step's container starts from it.
+
+    The engine may create that container before the stream names it; an interrupted build's
+    cleanup finds it by this parent image.
+    """
+
+    image_id: str
+
+
+BuildEvent = BuildStep | BuildOutput | BuildContainer | BuildLayer | BuiltImage
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,10 @@ class Engine(Protocol):
         ...
 
     def container(self, name_or_id: str) -> ContainerInfo | None: ...
+
+    def containers_from(self, image_id: str, *, created_since: float) -> list[str]:
+        """IDs of containers created from this image *ID* (not a name) since an epoch time."""
+        ...
 
     def containers(self, label: str, value: str | None = None) -> list[ContainerInfo]:
         """Every container (any state) with a label (and value)."""

@@ -38,6 +38,7 @@ class Resources:
         self._tags: list[str] = []
         self._kept: set[str] = set()
         self._handed_over: list[str] = []
+        self._build_parent: tuple[str, float] | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -54,6 +55,17 @@ class Resources:
     def container(self, name_or_id: str) -> None:
         """Register a container someone else named (a dev container, a build step's)."""
         self._containers.append(name_or_id)
+
+    def build_parent(self, image_id: str, since: float) -> None:
+        """The image the running build's next step starts from (None once the build is done).
+
+        The engine creates a step's container before the stream names it; cleanup looks for
+        containers from this image created since the build began.
+        """
+        self._build_parent = (image_id, since)
+
+    def build_done(self) -> None:
+        self._build_parent = None
 
     def tag(self, ref: str) -> None:
         """Register a tag about to be applied."""
@@ -79,7 +91,7 @@ class Resources:
         report.kept = list(dict.fromkeys(self._handed_over))
         containers = [c for c in self._containers if c not in self._kept]
         tags = [t for t in self._tags if t not in self._kept]
-        if not containers and not tags:
+        if not containers and not tags and self._build_parent is None:
             return report
         deadline = time.monotonic() + CLEANUP_DEADLINE
         try:
@@ -91,6 +103,9 @@ class Resources:
             return report
         try:
             labelled = _quietly(_labelled, client, self.run_id) or []
+            if self._build_parent is not None:
+                parent, since = self._build_parent
+                labelled += _quietly(_steps_since(since), client, parent) or []
             for container in dict.fromkeys(containers + labelled):
                 if time.monotonic() > deadline:
                     report.failed.append(
@@ -111,6 +126,7 @@ class Resources:
         finally:
             client.close()
         self._kept.update(containers + tags)
+        self._build_parent = None
         return report
 
     def _client(self) -> Engine:
@@ -153,6 +169,10 @@ def _quietly(action: Callable[[Engine, str], T], client: Engine, item: str) -> T
 
 def _labelled(client: Engine, run_id: str) -> list[str]:
     return [c.id for c in client.containers(names.LABEL_RUN_ID, run_id)]
+
+
+def _steps_since(since: float) -> Callable[[Engine, str], list[str]]:
+    return lambda client, parent: client.containers_from(parent, created_since=since)
 
 
 def _remove_container(client: Engine, container: str) -> bool:

@@ -52,6 +52,7 @@ class CudaEntry(_Row):
     tag: str
     driver: str
     min_cc: str
+    max_cc: str | None = None  # the newest architecture the toolkit can compile for
     os: tuple[str, ...]
     flavours: tuple[str, ...]
 
@@ -211,6 +212,8 @@ class Matrix(BaseModel):
     default_os: dict[Accelerator, tuple[str, ...]]
     cuda: tuple[CudaEntry, ...]
     cuda_family_driver: dict[str, str]
+    # The first CUDA toolkit that compiles for an architecture (source cuda-archs).
+    cuda_first_targets: dict[str, str] = Field(default_factory=dict)
     rocm: tuple[RocmEntry, ...]
     rocm_gfx_overrides: tuple[GfxOverride, ...] = ()
     gpu_peaks: tuple[GpuPeak, ...] = ()
@@ -220,6 +223,14 @@ class Matrix(BaseModel):
     def gpu_peak(self, device_name: str) -> GpuPeak | None:
         """The published peaks of the GPU a framework names (the first row that matches)."""
         return next((p for p in self.gpu_peaks if re.search(p.match, device_name)), None)
+
+    def cuda_targets(self, toolkit: CudaEntry, cc: str) -> bool:
+        """Whether a CUDA toolkit compiles for a compute capability."""
+        version, wanted = Version(toolkit.version), Version(cc)
+        if wanted < Version(toolkit.min_cc) or (toolkit.max_cc and wanted > Version(toolkit.max_cc)):
+            return False
+        first = self.cuda_first_targets.get(cc)
+        return first is None or Version(first) <= version
 
     def gfx_override(self, gfx: str) -> GfxOverride | None:
         return next((o for o in self.rocm_gfx_overrides if o.gfx == gfx), None)

@@ -24,6 +24,7 @@ from builder.host.facts import (  # re-exported: the CLI and tests read host fac
     parse_version,
 )
 from builder.host.gpu_checks import amd_checks, newest_cuda_for_driver, nvidia_checks
+from builder.host.probe import NvidiaReport
 from builder.spec import BuildSpec
 
 if TYPE_CHECKING:
@@ -221,10 +222,18 @@ def checked_suggestion(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
     suggestion = suggest_profile(facts, matrix)
     try:
         resolve(parse_profile(yaml.safe_dump(suggestion)), matrix)
-    except DlenvError:  # e.g. the newest toolkit for the driver has no PyTorch build
+    except DlenvError:  # e.g. the newest toolkit for the driver has no PyTorch build for the GPU
         suggestion.pop("cuda", None)
         suggestion.pop("rocm", None)
     return suggestion
+
+
+def _gpu_ids(report: NvidiaReport) -> list[str]:
+    """This host's GPUs as a profile names them (ids where the table knows them)."""
+    from builder.host.kernels import host_gpu
+
+    found = [host_gpu(g) for g in report.gpus]
+    return list(dict.fromkeys(g.id for g in found if g is not None))
 
 
 def suggest_profile(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
@@ -246,6 +255,7 @@ def suggest_profile(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
                 "description": f"suggested by dlenv doctor for {name}",
                 "accelerator": "cuda",
                 "cuda": entry.version,
+                **({"gpus": gpus} if (gpus := _gpu_ids(facts.nvidia)) else {}),
             }
     if facts.amd:
         targets = {g.gfx for g in facts.amd}

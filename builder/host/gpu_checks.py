@@ -7,7 +7,8 @@ from packaging.version import Version
 
 from builder.facts.matrix import CudaEntry, Matrix
 from builder.host.facts import Check, HostFacts, parse_version
-from builder.host.probe import NvidiaReport
+from builder.host.kernels import host_gpu, verdicts
+from builder.host.probe import NvidiaGpu, NvidiaReport
 from builder.spec import BuildSpec
 
 
@@ -104,6 +105,7 @@ def _gpu_checks(report: NvidiaReport, spec: BuildSpec, matrix: Matrix) -> list[C
             )
         else:
             checks.append(Check(f"gpu{i}", "ok", f"{gpu.name} (sm {cap or '?'}{memory})"))
+            checks += _kernel_checks(i, gpu, spec)
         if gpu.memory_mib is not None and gpu.memory_mib < 8 * 1024:
             checks.append(
                 Check(
@@ -114,6 +116,22 @@ def _gpu_checks(report: NvidiaReport, spec: BuildSpec, matrix: Matrix) -> list[C
                 )
             )
     return checks
+
+
+def _kernel_checks(i: int, reported: NvidiaGpu, spec: BuildSpec) -> list[Check]:
+    """The newest GPUs too: whether the image's frameworks carry kernels for this one."""
+    gpu = host_gpu(reported)
+    if gpu is None or not spec.gpu_architectures:
+        return []
+    ref = gpu.id if gpu.id != gpu.cc else f'"{gpu.cc}"'
+    fix = (
+        f"name the GPU in the profile (gpus: [{ref}]) so that dlenv picks builds with its kernels "
+        f"(`dlenv matrix --gpu {ref}` lists them)"
+    )
+    return [
+        Check(f"gpu{i}-kernels", "fail" if v.runs is None else "warn", v.sentence(reported.name), fix)
+        for v in verdicts(spec.gpu_architectures, gpu)
+    ]
 
 
 def _runtime_check(facts: HostFacts) -> list[Check]:

@@ -25,6 +25,7 @@ FrameworkName = Literal["pytorch", "tensorflow", "keras", "jax", "mxnet"]
 
 NAME_RE = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 MINOR_RE = r"^\d+\.\d+$"
+GPU_RE = r"^([a-z0-9][a-z0-9-]{0,40}|\d{1,2}\.\d)$"
 # A release as PyPI spells it: "2.8" (newest 2.8.x), "2.8.0", "0.9.0.1", "2.15.0.post1".
 VERSION_RE = r"^\d+(\.\d+){0,3}(\.post\d+)?$"
 # Keras 3 backends as Keras spells them (KERAS_BACKEND); "pytorch" is accepted for "torch".
@@ -203,6 +204,12 @@ class Profile(_Strict):
     pip: PipSettings = PipSettings()
     user: UserSettings = UserSettings()
     smoke: SmokeSettings = SmokeSettings()
+    gpus: tuple[Annotated[StrictStr, Field(pattern=GPU_RE)], ...] = Field(
+        default=(),
+        description="CUDA only: the GPUs the image must run on, by id (rtx-5090, h100, gb10; "
+        '`dlenv matrix --gpu ID`) or compute capability ("12.0"); only builds with kernels for '
+        "all of them are chosen.",
+    )
 
     @field_validator("frameworks", mode="before")
     @classmethod
@@ -279,6 +286,8 @@ class Profile(_Strict):
             raise ValueError(f"'rocm' is set but accelerator is {self.accelerator}")
         if self.nvcc and self.accelerator != "cuda":
             raise ValueError(f"'nvcc' needs accelerator cuda, not {self.accelerator}")
+        if self.gpus and self.accelerator != "cuda":
+            raise ValueError(f"'gpus' names NVIDIA GPUs: it needs accelerator cuda, not {self.accelerator}")
         return self
 
     def framework_specs(self) -> dict[str, FrameworkSpec]:

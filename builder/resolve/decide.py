@@ -15,9 +15,11 @@ from packaging.version import Version
 
 from builder import image_paths
 from builder.errors import ResolveError
-from builder.facts.matrix import Matrix, RocmEntry, load_matrix
+from builder.facts.matrix import CudaEntry, Matrix, RocmEntry, load_matrix
 from builder.facts.registry import Registry, load_registry
 from builder.profile.schema import FrameworkSpec, Profile
+from builder.resolve.gpus import gpus_of, label_value, needs, older_line_lacks
+from builder.resolve.installable import vendor_pins
 from builder.resolve.request import Pin, Request, Wanted
 from builder.resolve.search import Choice, Solver
 from builder.spec import (
@@ -71,6 +73,7 @@ def make_request(profile: Profile, matrix: Matrix, registry: Registry) -> Reques
             for name, spec in specs.items()
         ),
         keras_backend=backend,
+        gpus=gpus_of(profile.gpus),
     )
 
 
@@ -183,6 +186,9 @@ def _impossible(
     profile: Profile, matrix: Matrix, registry: Registry, request: Request, solver: Solver
 ) -> ResolveError:
     reasons = solver.reasons.first(_MAX_REASONS)
+    # What the named GPUs need, first: the data knows which releases and CUDA lines run on them.
+    needed = [needs(name, gpu, request.platform) for (name, _), gpu in solver.misfits.items()]
+    reasons[:0] = [n for n in dict.fromkeys(needed) if n]
     conflict = _os_python_conflict(matrix, request)
     if conflict:
         reasons.insert(0, conflict)
@@ -235,14 +241,42 @@ def _frameworks(
             )
         if build.release.yanked:
             warnings.append(f"{wanted.name} {build.version} was yanked from PyPI.")
-    cuda_builds = [b for b in choice.builds if b.cuda is not None and b.index]
+    cuda_builds = [
+        b
+        for b in choice.builds
+        if b.cuda is not None
+        and b.index
+        and vendor_pins(matrix.frameworks[b.framework].package, b.version, b.variant, request.platform)
+        is None
+    ]
     if len([b for b in choice.builds if b.cuda is not None]) > 1 and cuda_builds:
         names = ", ".join(f"{b.framework} {b.version}+{b.variant}" for b in cuda_builds)
         warnings.append(
             f"{names}: its nvidia-* pins are published only on its vendor index; "
             "`dlenv validate --resolve` checks them where that index is reachable."
         )
+    warnings += _cuda_line_warnings(matrix, request, choice)
     return frameworks, warnings
+
+
+def _cuda_line_warnings(matrix: Matrix, request: Request, choice: Choice) -> list[str]:
+    """A profile that asks for a CUDA line but gets a framework of an older one (through
+    minor-version compatibility) is told so, with what the older line lacks."""
+    toolkit = choice.toolkit
+    if request.toolkit is None or not isinstance(toolkit, CudaEntry):
+        return []
+    out = []
+    for build in choice.builds:
+        if build.cuda is None or build.cuda >= Version(toolkit.version):
+            continue
+        lacks = older_line_lacks(build, toolkit, matrix, request.platform)
+        out.append(
+            f"{build.framework} {build.version} ({build.variant}) runs its CUDA {build.cuda} libraries "
+            f"on the CUDA {toolkit.version} you asked for, through minor-version compatibility"
+            + (f"; it has no kernels for {lacks}, which CUDA {toolkit.version} targets" if lacks else "")
+            + "."
+        )
+    return out
 
 
 def build_spec(
@@ -309,6 +343,8 @@ def build_spec(
         ),
         env=tuple(sorted(env.items())),
         library_path=library_path,
+        gpus=tuple(g.label for g in request.gpus),
+        gpu_architectures=label_value(choice.builds, request.platform),
         user=UserSpec(name=profile.user.name, uid=profile.user.uid, gid=profile.user.gid),
         runtime=RuntimeOptions.of(runtime),
         smoke=SmokeSpec(

@@ -9,6 +9,7 @@ from functools import cached_property
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from builder.facts.gpus import Gpu
 from builder.facts.matrix import Accelerator
 from builder.facts.registry import Registry, Release
 
@@ -52,6 +53,8 @@ class Request:
     python: str | None
     frameworks: tuple[Wanted, ...]
     keras_backend: str | None = None
+    gpus: tuple[Gpu, ...] = ()  # only builds with kernels for all of them
+    platform: str = "linux/amd64"
 
 
 def companion_release(registry: Registry, companion: str, release: Release) -> Release | None:

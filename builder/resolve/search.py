@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 
 from packaging.version import Version
 
+from builder.facts.gpus import Gpu
 from builder.facts.matrix import CudaEntry, Matrix, OsEntry, Toolkit
 from builder.facts.registry import Registry, Release
 from builder.resolve.builds import Build, builds_of
+from builder.resolve.gpus import misfit
 from builder.resolve.installable import Conflict, Target, resolve
 from builder.resolve.request import Request, Wanted, companion_release
 
@@ -103,6 +105,7 @@ class Solver:
         self.registry = registry
         self.request = request
         self.reasons = Reasons()
+        self.misfits: dict[tuple[str, str], Gpu] = {}  # (framework, GPU id): no build runs on it
         # Builds and resolutions depend only on the data: they are kept on the registry object,
         # so the alternative searches of an error message reuse them.
         self._memo = registry.memo
@@ -227,6 +230,10 @@ class Solver:
                         f"{wanted.name} {release.version} ({build.variant}) {why}, but "
                         f"{os_entry.name} provides Python {os_entry.python_minor}"
                     )
+                elif (lacking := misfit(build, self.request.gpus, self.request.platform)) is not None:
+                    self.reasons.add(lacking[0])
+                    for gpu in lacking[1]:
+                        self.misfits.setdefault((wanted.name, gpu.id), gpu)
                 elif build.confidence == "U" and wanted.pin is None:
                     self.reasons.add(
                         f"{wanted.name} {release.version} ({build.variant}): that "

@@ -85,3 +85,20 @@ def test_a_container_the_engine_cannot_start_is_exit_3_with_what_to_do() -> None
     assert caught.value.exit_code == 3
     assert "could not start container dlenv-dev-x" in caught.value.message
     assert caught.value.hint is not None and "restart dockerd" in caught.value.hint
+
+
+def test_an_interrupted_build_step_container_is_found_by_its_parent_image() -> None:
+    # The engine creates a step's container before the stream says "Running in <id>".
+    client = FakeEngine()
+    client.containers_by_name["step"] = ContainerInfo(id="c0ffee", name="step", status="created", image="abc")
+    client.containers_by_name["users"] = ContainerInfo(
+        id="f00d", name="users", status="running", image="debian:bookworm-slim"
+    )
+    resources = Resources(connect=lambda timeout: client)
+    resources.build_parent("abc", since=0.0)
+    assert resources.cleanup().removed == ["container c0ffee"]
+    assert "users" in client.containers_by_name
+    resources.build_parent("abc", since=0.0)
+    resources.build_done()  # a finished build's steps are the builder's to remove
+    client.containers_by_name["step2"] = ContainerInfo(id="beef", name="step2", status="created", image="abc")
+    assert resources.cleanup().removed == []

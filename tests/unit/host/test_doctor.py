@@ -19,6 +19,7 @@ from builder.host.probe import (
 )
 from builder.profile.load import load_profile, parse_profile
 from builder.resolve.decide import resolve
+from builder.spec import BuildSpec
 from tests.paths import FIXTURES
 
 FIX = FIXTURES / "host"
@@ -247,3 +248,44 @@ def test_suggest_cuda_for_h100_and_cpu_without_gpu() -> None:
         import yaml
 
         resolve(parse_profile(yaml.safe_dump(suggestion)))  # every suggestion resolves
+
+
+def _with_gpus(text: str) -> BuildSpec:
+    return resolve(parse_profile("name: t\naccelerator: cuda\n" + text))
+
+
+def test_rtx_5090_has_no_kernels_in_a_cuda_12_6_torch_and_runs_a_cuda_13_one() -> None:
+    report = parse_nvidia_smi(fixture("nvidia-rtx5090-596.csv"))
+    assert report.gpus[0].compute_cap == "12.0" and report.driver == "596.49"
+    old = doctor.evaluate(facts(nvidia=report), _with_gpus('cuda: "12.6"\nframeworks: {pytorch: "2.13"}'), M)
+    kernels = next(c for c in old if c.name == "gpu0-kernels")
+    assert kernels.status == "fail" and "no kernels in the image's pytorch" in kernels.detail
+    assert "sm_120" in kernels.detail and kernels.fix and "gpus: [rtx-5090]" in kernels.fix
+    new = doctor.evaluate(facts(nvidia=report), spec("pytorch-cuda"), M)
+    assert "gpu0-kernels" not in statuses(new) and statuses(new)["gpu0"] == "ok"
+
+
+def test_pascal_card_runs_the_cuda_12_6_torch_not_the_cuda_13_one() -> None:
+    report = parse_nvidia_smi(fixture("nvidia-p100-580.csv"))
+    old = doctor.evaluate(facts(nvidia=report), _with_gpus('cuda: "12.6"\nframeworks: {pytorch: "2.13"}'), M)
+    assert statuses(old)["gpu0"] == "ok" and "gpu0-kernels" not in statuses(old)
+    new = doctor.evaluate(facts(nvidia=report), spec("pytorch-cuda"), M)
+    assert statuses(new)["gpu0"] == "fail"  # CUDA 13 compiles for nothing below sm_75
+
+
+def test_tensorflow_runs_blackwell_only_through_ptx() -> None:
+    report = parse_nvidia_smi(fixture("nvidia-rtx5090-596.csv"))
+    checks = doctor.evaluate(facts(nvidia=report), spec("tensorflow-cuda"), M)
+    kernels = next(c for c in checks if c.name == "gpu0-kernels")
+    assert kernels.status == "warn" and "through PTX" in kernels.detail
+
+
+def test_suggest_names_the_hosts_gpus() -> None:
+    import yaml
+
+    rtx = doctor.checked_suggestion(facts(nvidia=parse_nvidia_smi(fixture("nvidia-rtx5090-596.csv"))), M)
+    assert rtx["gpus"] == ["rtx-5090"] and rtx["accelerator"] == "cuda"
+    spec_ = resolve(parse_profile(yaml.safe_dump(rtx)))
+    assert "12.0" in spec_.gpu_architectures["pytorch"]["sass"]
+    a100 = doctor.suggest_profile(facts(nvidia=parse_nvidia_smi(fixture("nvidia-4xa100-580.csv"))), M)
+    assert a100["gpus"] == ["a100"]

@@ -10,7 +10,7 @@ import pytest
 
 from builder.engine.build_stream import build_events
 from builder.engine.docker_engine import DockerEngine
-from builder.engine.protocol import BuildContainer, BuiltImage
+from builder.engine.protocol import BuildContainer, BuildLayer, BuiltImage
 from builder.errors import BuildFailed, ProfileError
 from builder.events import BuildStep
 from builder.inputs.context import make_context
@@ -108,6 +108,7 @@ def test_engine_translates_steps_and_never_tags() -> None:
     steps = [(e.step, e.total, e.text) for e in events if isinstance(e, BuildStep)]
     assert steps == [(1, 2, "FROM debian"), (2, 2, "RUN true")]
     assert BuildContainer("0123456789ab") in events
+    assert BuildLayer("abcdef012345") in events  # step 2's container starts from it
     assert events[-1] == BuiltImage("sha256:feed")
     assert client.api.tags == {}, "tags are applied by the pipeline after success"
     assert "tag" not in client.api.build_kwargs
@@ -136,3 +137,14 @@ def test_engine_missing_base_image_says_how_to_fix() -> None:
     with pytest.raises(BuildFailed) as info:
         list(build_events(chunks, "nvidia/cuda:13.0.2-base-ubuntu24.04"))
     assert "cannot be pulled" in str(info.value) and "make-base-image.sh" in str(info.value)
+
+
+def test_step_containers_are_told_from_users_containers_by_image_id_and_age() -> None:
+    client = FakeClient([])
+    full = "sha256:abcdef012345" + "0" * 52
+    client.api.containers_table = [
+        {"Id": "step", "Names": ["/x"], "Image": full, "Created": 100, "Labels": {}},
+        {"Id": "old-step", "Names": ["/y"], "Image": full, "Created": 10, "Labels": {}},
+        {"Id": "users", "Names": ["/z"], "Image": "debian:bookworm-slim", "Created": 100, "Labels": {}},
+    ]
+    assert DockerEngine(client).containers_from("abcdef012345", created_since=50) == ["step"]
