@@ -266,9 +266,14 @@ def _ready(r: SmokeResult) -> str:
     extra = r.extra
     if r.framework == "image":
         majors = extra.get("cuda_majors") or {}
-        return f"CUDA majors {', '.join(map(str, majors)) or 'none'}; pip check {extra.get('pip_check', '?')}"
-    if r.note:
-        return r.note
+        pip_check = extra.get("pip_check") or {}
+        clean = pip_check.get("ok") if isinstance(pip_check, dict) else None
+        return (
+            f"CUDA major {', '.join(map(str, majors)) or 'none'}, cuDNN {extra.get('cudnn') or '-'}; "
+            f"pip check {'clean' if clean else 'FAILED' if clean is False else '?'}"
+        )
+    if r.note and not extra.get("cuda"):
+        return r.note  # a framework the readiness check does not cover
     archs = extra.get("architectures") or []
     loaded = [lib for lib in extra.get("libraries") or [] if isinstance(lib, dict) and lib.get("loaded")]
     where = "on the GPU" if r.device else "no GPU: libraries and build info only"

@@ -208,6 +208,7 @@ def fatbin_archs(path: str) -> list[str] | None:
 
 
 def _scan_fatbin(f: BinaryIO, offset: int, size: int) -> set[str]:
+    """The architectures in one fatbin section, block by block (see fatbin_archs)."""
     found: set[str] = set()
     pos = 0
     while pos + 16 <= size:
@@ -236,9 +237,14 @@ def _scan_fatbin(f: BinaryIO, offset: int, size: int) -> set[str]:
 
 
 # ------------------------------------------------------------------------------ search path
+# ld.so reads LD_LIBRARY_PATH once, at process start: a framework changing os.environ later
+# changes nothing for dlopen(), so take it as it was when this module was imported.
+_LD_LIBRARY_PATH = os.environ.get("LD_LIBRARY_PATH", "")
+
+
 def ld_library_path() -> list[str]:
-    """LD_LIBRARY_PATH as the loader read it at start-up (this process inherited it)."""
-    return [d for d in re.split(r"[:;]", os.environ.get("LD_LIBRARY_PATH", "")) if d]
+    """LD_LIBRARY_PATH as the dynamic loader of this process uses it (":" or ";" separated)."""
+    return [d for d in re.split(r"[:;]", _LD_LIBRARY_PATH) if d]
 
 
 @functools.lru_cache(maxsize=1)
@@ -285,6 +291,7 @@ def locate(soname: str, dirs: Sequence[str]) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _libc() -> ctypes.CDLL:
+    """This process's libc, with the prototypes of the dl* calls linked_path() makes."""
     libc = ctypes.CDLL(None)
     libc.dlopen.restype = ctypes.c_void_p
     libc.dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]

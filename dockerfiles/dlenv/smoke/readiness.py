@@ -97,34 +97,31 @@ def probe_driver() -> dict[str, object]:
         out["error"] = str(exc)
         return out
     out["libcuda"] = cudalibs.linked_path("libcuda.so.1")
-    cuda.cuInit.restype = ctypes.c_int
-    out["cuInit"] = rc = int(cuda.cuInit(ctypes.c_uint(0)))
-    version, count = ctypes.c_int(0), ctypes.c_int(0)
-    if cuda.cuDriverGetVersion(ctypes.byref(version)) == 0:
-        out["driver_version"] = cudalibs.cuda_version_text(version.value)  # the CUDA it supports
-    if rc != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
-        return out
-    out["devices"] = count.value
-    names = []
-    for i in range(count.value):
-        device, name = ctypes.c_int(0), ctypes.create_string_buffer(256)
-        if cuda.cuDeviceGet(ctypes.byref(device), ctypes.c_int(i)) == 0:
-            cuda.cuDeviceGetName(name, ctypes.c_int(256), device)
-            names.append(name.value.decode(errors="replace"))
-    out["device_names"] = names
+    try:
+        cuda.cuInit.restype = ctypes.c_int
+        out["cuInit"] = rc = int(cuda.cuInit(ctypes.c_uint(0)))
+        version, count = ctypes.c_int(0), ctypes.c_int(0)
+        if cuda.cuDriverGetVersion(ctypes.byref(version)) == 0:
+            out["driver_version"] = cudalibs.cuda_version_text(version.value)  # the CUDA it supports
+        if rc != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+            return out
+        out["devices"] = count.value
+        names = []
+        for i in range(count.value):
+            device, name = ctypes.c_int(0), ctypes.create_string_buffer(256)
+            if cuda.cuDeviceGet(ctypes.byref(device), ctypes.c_int(i)) == 0:
+                cuda.cuDeviceGetName(name, ctypes.c_int(256), device)
+                names.append(name.value.decode(errors="replace"))
+        out["device_names"] = names
+    except AttributeError as exc:  # a libcuda.so.1 that is not NVIDIA's (a stub)
+        out["error"] = str(exc)
     return out
 
 
 # -------------------------------------------------------------------------- child processes
 def run_child(name: str, expect_gpu: bool, timeout: float) -> dict[str, object]:
     """Check one framework (or "image", "keras") in a fresh interpreter; its one result line."""
-    command = [
-        sys.executable,
-        os.path.abspath(__file__),
-        "--one",
-        name,
-        *(["--expect-gpu"] if expect_gpu else []),
-    ]
+    command = [sys.executable, os.path.abspath(__file__), "--one", name] + ["--expect-gpu"] * expect_gpu
     start = time.perf_counter()
     try:
         proc = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=timeout)
@@ -195,6 +192,8 @@ def check_keras() -> dict[str, object]:
             f"import keras failed with backend {backend}: {type(exc).__name__}: {str(exc)[:300]}; "
             "KERAS_BACKEND must name an installed framework"
         )
+        if isinstance(exc, ModuleNotFoundError) and exc.name == "keras":
+            problem = "keras is not installed"
         report.update(problems=[problem], error=error_text([problem]))
         return report
     report.update(framework_version=keras.__version__, backend=keras.backend.backend(), ok=True)
@@ -262,13 +261,14 @@ def check_image(expect_gpu: bool) -> dict[str, object]:
     if probe.get("cuInit") == 0 and probe.get("devices"):
         report.update(device="cuda", device_name=names[0] if isinstance(names, list) and names else None)
     elif expect_gpu:
-        problems.append(f"a GPU was expected but the driver has none (cuInit {probe.get('cuInit')})")
+        why = f"cuInit returned {probe['cuInit']}" if probe.get("cuInit") is not None else probe.get("error")
+        problems.append(f"a GPU was expected but the driver reports none ({why})")
     report.update(problems=problems, warnings=warnings, ok=not problems, error=error_text(problems))
     return report
 
 
 def is_cuda_wheel(name: str) -> bool:
-    """nvidia-* wheels and the cuda-toolkit metapackage (cuda-bindings is Python bindings)."""
+    """nvidia-* wheels, plus NVIDIA's cuda-toolkit metapackage and cuda-bindings (listed with them)."""
     return name.startswith("nvidia-") or name in ("cuda-toolkit", "cuda-bindings")
 
 

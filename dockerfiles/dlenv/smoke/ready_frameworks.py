@@ -36,11 +36,11 @@ ERROR_LIMIT = 600  # characters of "error": the problems, short enough to read i
 
 def new_report(framework: str) -> dict[str, object]:
     """A readiness line with every field smoke.py and dlenv read, not yet judged."""
-    report: dict[str, object] = dict.fromkeys(("framework_version", "device", "device_name", "cuda", "cudnn"))
-    report.update(ok=False, framework=framework, model="readiness", requested_device="cuda", seconds=0.0)
+    report: dict[str, object] = {"ok": False, "framework": framework, "model": "readiness"}
+    report.update(dict.fromkeys(("framework_version", "device", "device_name", "cuda", "cudnn")))
     for key in "architectures libraries libraries_missing driver_only_failures problems warnings".split():
         report[key] = []
-    report["error"] = None
+    report.update(requested_device="cuda", seconds=0.0, error=None)
     return report
 
 
@@ -231,7 +231,7 @@ def check_torch(expect_gpu: bool) -> dict[str, object]:
         return import_failed(found, "torch", exc, expect_gpu)
     r["import_s"] = round(time.perf_counter() - start, 2)
     r["framework_version"] = torch.__version__
-    r["cuda"] = torch.version.cuda
+    r["cuda"] = major_minor(torch.version.cuda)
     major = cuda_major(torch.version.cuda)
     sonames = cudalibs.CUDA_SONAMES.get(major or 0)
     if sonames is None:
@@ -503,6 +503,8 @@ def check_jax(expect_gpu: bool) -> dict[str, object]:
     """
     found = Findings(new_report("jax"))
     r = found.report
+    # On a GPU, jax.devices() below would take 75% of its memory for the rest of this process.
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     start = time.perf_counter()
     try:
         import jax
