@@ -30,7 +30,9 @@ class ResolvedFramework(_Frozen):
     implicit: bool = False
     confidence: str
     source: str
-    cuda_libraries: str | None = None  # the CUDA its libraries are built for
+    # The CUDA its wheels' libraries are for: "13.0" pinned exactly (torch), ">=12.5" a floor
+    # (tensorflow, jax: pip installs the newest libraries of that major).
+    cuda_libraries: str | None = None
     library_dirs: tuple[str, ...] = ()  # site-packages folders added to LD_LIBRARY_PATH
 
 
@@ -113,6 +115,7 @@ class BuildSpec(_Frozen):
     warnings: tuple[str, ...]
     matrix_updated: str
     registry_as_of: str = ""
+    platform: str = "linux/amd64"  # the image's OS/architecture, as docker spells it
 
     @property
     def tag(self) -> str:
@@ -128,6 +131,8 @@ class BuildSpec(_Frozen):
         """
         data = self.model_dump(mode="json")
         data["pip"] = {"keep_ca": self.pip.keep_ca}
+        if self.platform == "linux/amd64":
+            del data["platform"]  # the digests of amd64 images from before platforms existed hold
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -161,6 +166,7 @@ class BuildSpec(_Frozen):
             names.LABEL_ACCELERATOR: self.accelerator,
             names.LABEL_TOOLKIT: self.toolkit or "none",
             names.LABEL_PYTHON: self.python,
+            names.LABEL_PLATFORM: self.platform,
             names.LABEL_FRAMEWORKS: versions,
             names.LABEL_SMOKE: names.SMOKE_COMMAND,
             names.LABEL_SMOKE_TIMEOUT: str(self.smoke.timeout),

@@ -4,7 +4,7 @@
 #   accelerator  cuda 13.0 (host driver >= 580.95.05)
 #   os / python  ubuntu24.04 / 3.12
 #   jax          0.10.2 (cuda13)
-#   spec digest  619069f12959950902b94e444be8f93d07056418a00dcfef362d16acd35af945
+#   spec digest  86508c80d83e479bf0da63f5999062ffddb8ec2e66a17aab9f155cb1788da874
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -65,10 +65,11 @@ LABEL \
       org.opencontainers.image.description="cuda image with jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:13.0.2-base-ubuntu24.04" \
       io.dlenv.profile="jax-cuda" \
-      io.dlenv.spec-digest="619069f12959950902b94e444be8f93d07056418a00dcfef362d16acd35af945" \
+      io.dlenv.spec-digest="86508c80d83e479bf0da63f5999062ffddb8ec2e66a17aab9f155cb1788da874" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.0" \
       io.dlenv.python="3.12" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="jax=0.10.2" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

@@ -68,6 +68,7 @@ LABEL \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="keras=3.15.1,jax=0.10.2" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

@@ -5,7 +5,7 @@
 #   os / python  ubuntu24.04 / 3.12
 #   keras        3.15.1 (any)
 #   jax          0.12.0.1 (cuda13, as the Keras backend)
-#   spec digest  9c1af1dc27ee225a230bb0901565f65af6f53657f5bacfc9a62ace48fbc6b496
+#   spec digest  9344dc4da4abbc08cde023d259bc007e424ea647520cf998f60d115945b6e5cd
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -68,10 +68,11 @@ LABEL \
       org.opencontainers.image.description="cuda image with keras=3.15.1,jax=0.12.0.1" \
       org.opencontainers.image.base.name="nvidia/cuda:13.0.2-base-ubuntu24.04" \
       io.dlenv.profile="keras-cuda" \
-      io.dlenv.spec-digest="9c1af1dc27ee225a230bb0901565f65af6f53657f5bacfc9a62ace48fbc6b496" \
+      io.dlenv.spec-digest="9344dc4da4abbc08cde023d259bc007e424ea647520cf998f60d115945b6e5cd" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.0" \
       io.dlenv.python="3.12" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="keras=3.15.1,jax=0.12.0.1" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

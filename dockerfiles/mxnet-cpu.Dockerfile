@@ -69,6 +69,7 @@ LABEL \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="mxnet=1.9.1" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

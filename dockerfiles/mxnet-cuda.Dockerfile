@@ -73,6 +73,7 @@ LABEL \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="11.8" \
       io.dlenv.python="3.10" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="mxnet=1.9.1" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

@@ -72,6 +72,7 @@ LABEL \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="13.0" \
       io.dlenv.python="3.11" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="pytorch=2.13.0" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

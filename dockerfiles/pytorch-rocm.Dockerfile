@@ -69,6 +69,7 @@ LABEL \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="7.2" \
       io.dlenv.python="3.12" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="pytorch=2.13.0" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

@@ -65,6 +65,7 @@ LABEL \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="tensorflow=2.21.0" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

@@ -4,7 +4,7 @@
 #   accelerator  cuda 12.5 (host driver >= 555.42.06)
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.21.0 (and-cuda)
-#   spec digest  fa8863b5ae98b13747294ccc9bc28d61fc17567af945976e8701c4ee2f0ecb6d
+#   spec digest  c797a176fb99b762af9ff71b4edd76ff2c8d049142ff6189261f0b912b3358fd
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -67,10 +67,11 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="nvidia/cuda:12.5.1-base-ubuntu24.04" \
       io.dlenv.profile="tensorflow-cuda" \
-      io.dlenv.spec-digest="fa8863b5ae98b13747294ccc9bc28d61fc17567af945976e8701c4ee2f0ecb6d" \
+      io.dlenv.spec-digest="c797a176fb99b762af9ff71b4edd76ff2c8d049142ff6189261f0b912b3358fd" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.5" \
       io.dlenv.python="3.12" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="tensorflow=2.21.0" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

@@ -68,6 +68,7 @@ LABEL \
       io.dlenv.accelerator="rocm" \
       io.dlenv.toolkit="6.3" \
       io.dlenv.python="3.12" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="tensorflow=2.17.0" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

@@ -6,7 +6,7 @@
 #   tensorflow   2.21.0 (and-cuda)
 #   jax          0.10.2 (cuda12)
 #   keras        3.15.1 (any)
-#   spec digest  7036a5c4fba5f8997e56df388fcba94b06df9a1e73ccda1c3a7d8188b4d4412e
+#   spec digest  81346407b4dfaac15634f93757b1635d089646cd8b3bfe1c24f4142e25205e1b
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -74,10 +74,11 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0,jax=0.10.2,keras=3.15.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="tf-jax-cuda-debian" \
-      io.dlenv.spec-digest="7036a5c4fba5f8997e56df388fcba94b06df9a1e73ccda1c3a7d8188b4d4412e" \
+      io.dlenv.spec-digest="81346407b4dfaac15634f93757b1635d089646cd8b3bfe1c24f4142e25205e1b" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.5" \
       io.dlenv.python="3.11" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="tensorflow=2.21.0,jax=0.10.2,keras=3.15.1" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

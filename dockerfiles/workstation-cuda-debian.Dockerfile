@@ -7,10 +7,8 @@
 #   tensorflow   2.20.0 (and-cuda)
 #   jax          0.10.2 (cuda12)
 #   keras        3.15.1 (any)
-#   spec digest  8b83f76ca1f46c5de30eca82a49f4dab54d7d67c12ffd5323be7f617b9b76df8
+#   spec digest  b4a9f9084c86c20b263e1f4d5d2d612f313129e514f65338784b29320a11f80b
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
-#   warning      tensorflow 2.20.0 (and-cuda) runs its CUDA 12.5 libraries on the CUDA 12.8 you asked for, through minor-version compatibility.
-#   warning      jax 0.10.2 (cuda12) runs its CUDA 12.1 libraries on the CUDA 12.8 you asked for, through minor-version compatibility.
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
 
@@ -77,10 +75,11 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.10.0,tensorflow=2.20.0,jax=0.10.2,keras=3.15.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="workstation-cuda-debian" \
-      io.dlenv.spec-digest="8b83f76ca1f46c5de30eca82a49f4dab54d7d67c12ffd5323be7f617b9b76df8" \
+      io.dlenv.spec-digest="b4a9f9084c86c20b263e1f4d5d2d612f313129e514f65338784b29320a11f80b" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.8" \
       io.dlenv.python="3.11" \
+      io.dlenv.platform="linux/amd64" \
       io.dlenv.frameworks="pytorch=2.10.0,tensorflow=2.20.0,jax=0.10.2,keras=3.15.1" \
       io.dlenv.smoke="dlenv-smoke" \
       io.dlenv.smoke-timeout="900" \

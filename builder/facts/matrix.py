@@ -19,6 +19,11 @@ from builder import paths
 
 Confidence = Literal["V", "S", "U"]
 Accelerator = Literal["cpu", "cuda", "rocm"]
+Platform = Literal["linux/amd64", "linux/arm64"]
+PLATFORMS: tuple[Platform, ...] = ("linux/amd64", "linux/arm64")
+DEFAULT_PLATFORM: Platform = "linux/amd64"
+# The machine (uname -m, as wheel tags and markers spell it) of each platform.
+MACHINE: dict[str, str] = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
 _CUDA_VARIANT = re.compile(r"^cu(\d+)(\d)$")
 _ROCM_VARIANT = re.compile(r"^rocm(\d+)\.(\d+)(?:\.\d+)?$")
 
@@ -40,6 +45,22 @@ class OsEntry(_Row):
     # No nvidia/cuda tags exist for it: CUDA images start from `image` and take CUDA and cuDNN
     # from the framework wheels (and set NVIDIA's container variables themselves).
     cuda_from_wheels: bool = False
+    # The base of each other platform, by its per-architecture name (arm64v8/debian): the
+    # classic builder keeps one image per name, so a multi-arch tag pulled for arm64 would
+    # replace the amd64 one.
+    images: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("images")
+    @classmethod
+    def _known_platforms(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - set(PLATFORMS)
+        if unknown:
+            raise ValueError(f"unknown platforms {sorted(unknown)}; known: {', '.join(PLATFORMS)}")
+        return value
+
+    def image_for(self, platform: str) -> str | None:
+        """The base image of this OS for a platform (`image` is linux/amd64's)."""
+        return self.image if platform == DEFAULT_PLATFORM else self.images.get(platform)
 
     @property
     def python_minor(self) -> str:
@@ -55,6 +76,7 @@ class CudaEntry(_Row):
     max_cc: str | None = None  # the newest architecture the toolkit can compile for
     os: tuple[str, ...]
     flavours: tuple[str, ...]
+    platforms: tuple[Platform, ...] = (DEFAULT_PLATFORM,)  # nvidia/cuda's tags are multi-arch
 
     def image(self, os_name: str, flavour: str) -> str:
         return f"nvidia/cuda:{self.tag}-{flavour}-{os_name}"
@@ -65,6 +87,7 @@ class RocmEntry(_Row):
     tag: str
     os: tuple[str, ...]
     gfx: tuple[str, ...]
+    platforms: tuple[Platform, ...] = (DEFAULT_PLATFORM,)
 
     def image(self, os_name: str) -> str:
         distro = os_name.replace("ubuntu", "ubuntu-")
@@ -111,6 +134,11 @@ class BuildRule(BaseModel):
     source: str = "pypi"
     date: str | None = None
     confidence: Confidence = "V"
+    platforms: tuple[Platform, ...] = PLATFORMS  # where the build exists
+    # Why it exists on no other platform (said when a profile asks for one).
+    elsewhere: str | None = None
+    # A CPU build from PyPI's default wheel: only where that wheel carries no CUDA libraries.
+    cpu_only: bool = False
 
     @field_validator("accelerator", mode="before")
     @classmethod

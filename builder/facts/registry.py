@@ -89,6 +89,8 @@ class Release:
     def why_not(self, python: Version, glibc: Version) -> str | None:
         """Why it does not install on this Python and glibc, or None when it does."""
         short = Version(f"{python.major}.{python.minor}")
+        if not self.wheels:
+            return f"has no {self.machine} wheel"
         if not self.python_ok(python):
             return f"needs Python {self.requires_python}"
         wheels = [w for w in self.wheels if w.python.contains(short, prereleases=True)]
@@ -105,6 +107,14 @@ class Release:
 
     def cuda_runtime(self, python: Version, extras: frozenset[str] = frozenset()) -> Version | None:
         """The CUDA version its CUDA libraries are built for, from the runtime pin or floor."""
+        found = self.cuda_runtime_requirement(python, extras)
+        return found[0] if found else None
+
+    def cuda_runtime_requirement(
+        self, python: Version, extras: frozenset[str] = frozenset()
+    ) -> tuple[Version, bool] | None:
+        """The CUDA (major.minor) of its nvidia-cuda-runtime requirement, and whether it is a pin
+        (`==`: those libraries exactly) rather than a floor (`>=`: the newest of that major)."""
         for req in self.requires:
             if not _CUDA_RUNTIME.match(canonicalize_name(req.name)):
                 continue
@@ -115,7 +125,8 @@ class Release:
             for spec in req.specifier:
                 if spec.operator in ("==", ">=", "~=", "==="):
                     version = Version(spec.version.rstrip(".*"))
-                    return Version(f"{version.major}.{version.minor}")
+                    pinned = spec.operator in ("==", "===") and not spec.version.endswith(".*")
+                    return Version(f"{version.major}.{version.minor}"), pinned
         return None
 
     def with_local(

@@ -73,6 +73,36 @@ Package = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidat
 AptPackage = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_check_apt)]
 
 
+PlatformName = Literal["linux/amd64", "linux/arm64"]
+DEFAULT_PLATFORM: PlatformName = "linux/amd64"
+# What people also write for these two (docker's variants, uname -m, Go's GOARCH).
+_PLATFORM_ALIASES = {
+    "amd64": "linux/amd64",
+    "x86_64": "linux/amd64",
+    "linux/x86_64": "linux/amd64",
+    "arm64": "linux/arm64",
+    "aarch64": "linux/arm64",
+    "linux/aarch64": "linux/arm64",
+    "linux/arm64/v8": "linux/arm64",
+}
+
+
+def normalise_platform(value: str) -> str:
+    """linux/amd64 or linux/arm64 for the spellings people use; anything else unchanged."""
+    return _PLATFORM_ALIASES.get(value.strip().lower(), value.strip().lower())
+
+
+def _platforms(value: Any) -> Any:
+    """One platform or a list, each spelled as people do; duplicates are an error."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items or not all(isinstance(i, str) for i in items):
+        return value  # pydantic reports the type
+    out = tuple(normalise_platform(i) for i in items)
+    if len(set(out)) != len(out):
+        raise ValueError(f"lists a platform twice: {', '.join(out)}")
+    return out
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -209,6 +239,12 @@ class Profile(_Strict):
         description="CUDA only: the GPUs the image must run on, by id (rtx-5090, h100, gb10; "
         '`dlenv matrix --gpu ID`) or compute capability ("12.0"); only builds with kernels for '
         "all of them are chosen.",
+    )
+
+    platform: Annotated[tuple[PlatformName, ...], BeforeValidator(_platforms)] = Field(
+        default=(DEFAULT_PLATFORM,),
+        description="The image's platform, or a list to build one image per platform "
+        "(linux/amd64, linux/arm64: GH200/GB200, DGX Spark, Graviton); default linux/amd64.",
     )
 
     @field_validator("frameworks", mode="before")

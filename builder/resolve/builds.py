@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from builder.facts.matrix import (
+    DEFAULT_PLATFORM,
     Accelerator,
     BuildRule,
     Confidence,
@@ -47,6 +48,9 @@ class Build:
     source: str = "pypi"
     rank: int = 0  # its place among the release's builds, in the matrix's order of preference
     library_dirs: tuple[str, ...] = ()  # site-packages folders its own search path misses
+    # Its wheels ask for CUDA libraries >= `cuda` (jax, tensorflow), not exactly those (torch):
+    # pip then installs the newest of that major, whatever line the image is on.
+    cuda_floor: bool = False
 
     @property
     def version(self) -> Version:
@@ -104,8 +108,11 @@ def _exists(registry: Registry, text: str) -> bool:
     )
 
 
-def _cuda_of(registry: Registry, requirements: tuple[str, ...], depth: int = 2) -> Version | None:
-    """The CUDA version a build's libraries are for, following extras into plugin packages."""
+def _cuda_of(
+    registry: Registry, requirements: tuple[str, ...], depth: int = 2
+) -> tuple[Version, bool] | None:
+    """The CUDA version a build's libraries are for, and whether pinned (following extras into
+    plugin packages)."""
     python = Version("3.12.0")  # CUDA pins do not depend on the Python version
     for text in requirements:
         req = Requirement(text)
@@ -116,7 +123,7 @@ def _cuda_of(registry: Registry, requirements: tuple[str, ...], depth: int = 2) 
         if not matching:
             continue
         release = matching[0]
-        found = release.cuda_runtime(python, extras)
+        found = release.cuda_runtime_requirement(python, extras)
         if found is not None:
             return found
         if depth > 0 and extras:
@@ -150,13 +157,21 @@ def _gate(registry: Registry, requirements: tuple[str, ...], fallback: Release) 
 
 
 def builds_of(
-    matrix: Matrix, registry: Registry, name: str, release: Release, accelerator: Accelerator
+    matrix: Matrix,
+    registry: Registry,
+    name: str,
+    release: Release,
+    accelerator: Accelerator,
+    platform: str = DEFAULT_PLATFORM,
 ) -> list[Build]:
-    """Every build of one framework release for an accelerator, in order of preference."""
+    """Every build of one framework release for an accelerator on a platform, in order of
+    preference. `registry` is the view of the platform's machine (Registry.on)."""
     fw = matrix.frameworks[name]
     out: list[Build] = []
     for rule in fw.builds:
         if accelerator not in rule.accelerator or not rule.covers(release.version):
+            continue
+        if platform not in rule.platforms:
             continue
         if rule.vendor:
             out += _vendor_builds(fw, name, rule, release, accelerator)
@@ -287,11 +302,16 @@ def _pypi_builds(
     if not all(_exists(registry, r) for r in requirements):
         return []
     cuda: Version | None = None
+    floor = False
+    if rule.cpu_only and _cuda_of(registry, requirements) is not None:
+        return []  # on this machine PyPI's wheel of that release is a CUDA build
     if accelerator == "cuda":
         try:
-            cuda = Version(rule.cuda) if rule.cuda else _cuda_of(registry, requirements)
+            found = (Version(rule.cuda), True) if rule.cuda else _cuda_of(registry, requirements)
         except InvalidVersion:
-            cuda = None
+            found = None
+        if found is not None:
+            cuda, floor = found[0], not found[1]
         if cuda is None and rule.accelerator == ("cuda",):
             return []  # a CUDA build whose CUDA cannot be told
     return [
@@ -305,5 +325,6 @@ def _pypi_builds(
             cuda=cuda,
             rocm=rule.rocm if accelerator == "rocm" else None,
             library_dirs=fw.library_dirs(rule.name, release.version),
+            cuda_floor=floor,
         )
     ]

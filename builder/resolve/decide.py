@@ -8,16 +8,16 @@ time: whatever then works is offered as a nearest valid alternative.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 
 from packaging.version import Version
 
 from builder import image_paths
 from builder.errors import ResolveError
-from builder.facts.matrix import CudaEntry, Matrix, RocmEntry, load_matrix
+from builder.facts.matrix import DEFAULT_PLATFORM, MACHINE, CudaEntry, Matrix, RocmEntry, load_matrix
 from builder.facts.registry import Registry, load_registry
 from builder.profile.schema import FrameworkSpec, Profile
+from builder.resolve.checks import check_names, check_platform, os_python_conflict
 from builder.resolve.gpus import gpus_of, label_value, needs, older_line_lacks
 from builder.resolve.installable import vendor_pins
 from builder.resolve.request import Pin, Request, Wanted
@@ -36,11 +36,18 @@ _SYSTEM_APT = ("ca-certificates", "python3", "python3-venv")
 _MAX_REASONS = 6
 
 
-def resolve(profile: Profile, matrix: Matrix | None = None, registry: Registry | None = None) -> BuildSpec:
-    """Resolve a profile into a BuildSpec, or raise ResolveError naming the conflict."""
+def resolve(
+    profile: Profile,
+    matrix: Matrix | None = None,
+    registry: Registry | None = None,
+    platform: str | None = None,
+) -> BuildSpec:
+    """Resolve a profile into a BuildSpec for one platform (default: the profile's first), or
+    raise ResolveError naming the conflict."""
     matrix = matrix or load_matrix()
-    registry = registry or load_registry()
-    request = make_request(profile, matrix, registry)
+    platform = platform or profile.platform[0]
+    registry = (registry or load_registry()).on(MACHINE[platform])
+    request = make_request(profile, matrix, registry, platform)
     solver = Solver(matrix, registry, request)
     choice = solver.solve()
     if choice is None:
@@ -48,7 +55,9 @@ def resolve(profile: Profile, matrix: Matrix | None = None, registry: Registry |
     return build_spec(profile, matrix, registry, request, solver, choice)
 
 
-def make_request(profile: Profile, matrix: Matrix, registry: Registry) -> Request:
+def make_request(
+    profile: Profile, matrix: Matrix, registry: Registry, platform: str = DEFAULT_PLATFORM
+) -> Request:
     """The profile's constraints, with Keras' backend added; unknown names are input errors."""
     specs = dict(profile.framework_specs())
     backend = None
@@ -62,7 +71,8 @@ def make_request(profile: Profile, matrix: Matrix, registry: Registry) -> Reques
             implicit.add(provider)
     acc = profile.accelerator
     toolkit = profile.cuda if acc == "cuda" else profile.rocm if acc == "rocm" else None
-    _check_names(matrix, registry, profile, toolkit, specs)
+    check_names(matrix, registry, profile, toolkit, specs)
+    check_platform(matrix, profile, platform)
     return Request(
         accelerator=acc,
         toolkit=toolkit,
@@ -74,64 +84,8 @@ def make_request(profile: Profile, matrix: Matrix, registry: Registry) -> Reques
         ),
         keras_backend=backend,
         gpus=gpus_of(profile.gpus),
+        platform=platform,
     )
-
-
-def _check_names(
-    matrix: Matrix,
-    registry: Registry,
-    profile: Profile,
-    toolkit: str | None,
-    specs: Mapping[str, FrameworkSpec],
-) -> None:
-    acc = profile.accelerator
-    if toolkit is not None and matrix.toolkit(acc, toolkit) is None:
-        known = ", ".join(t.version for t in matrix.toolkit_entries(acc))
-        raise ResolveError(f"{acc}: {toolkit} is not in the matrix; known: {known}")
-    if profile.os is not None and matrix.os_entry(profile.os) is None:
-        known = ", ".join(o.name for o in matrix.os)
-        raise ResolveError(f"os: {profile.os!r} is not in the matrix; known: {known}")
-    os_entry = matrix.os_entry(profile.os) if profile.os else None
-    if profile.nvcc and os_entry is not None and os_entry.cuda_from_wheels and not profile.base_image:
-        cuda_oses = sorted({name for entry in matrix.cuda for name in entry.os})
-        raise ResolveError(
-            f"nvcc: {profile.os} has no nvidia/cuda devel image (its CUDA images take CUDA from "
-            "the framework wheels, which carry no compiler); for nvcc use os " + " or ".join(cuda_oses)
-        )
-    if profile.python is not None and profile.python not in {o.python_minor for o in matrix.os}:
-        known = ", ".join(f"{o.python_minor} ({o.name})" for o in matrix.os)
-        raise ResolveError(
-            f"python: {profile.python} is not the Python of any supported OS; dlenv "
-            f"uses the OS's Python: {known}"
-        )
-    for name, spec in specs.items():
-        fw = matrix.frameworks[name]
-        if acc not in fw.accelerators:
-            why = fw.retired or f"{name} has no {acc} build."
-            raise ResolveError(
-                f"frameworks.{name}: {why} Use accelerator {' or '.join(fw.accelerators)} for {name}."
-            )
-        if spec.version is None:
-            continue
-        releases = [r for r in registry.releases(fw.package) if r.version >= Version(fw.since)]
-        if not any(Pin(spec.version).matches(r.version) for r in releases):
-            newest = ", ".join(str(r.version) for r in releases[:8])
-            raise ResolveError(
-                f"frameworks.{name}: version {spec.version} is not in the matrix: {fw.package} has no "
-                f"such release on PyPI since {fw.since} (newest: {newest}; `dlenv matrix` lists all)"
-            )
-
-
-def _os_python_conflict(matrix: Matrix, request: Request) -> str | None:
-    if request.os and request.python:
-        entry = matrix.os_entry(request.os)
-        if entry and entry.python_minor != request.python:
-            return f"{request.os} provides Python {entry.python_minor}, not {request.python}"
-    if request.toolkit and request.os:
-        tk = matrix.toolkit(request.accelerator, request.toolkit)
-        if tk and request.os not in tk.os:
-            return f"{request.accelerator} {request.toolkit} has base images for {', '.join(tk.os)} only"
-    return None
 
 
 def _describe(choice: Choice, request: Request) -> str:
@@ -174,6 +128,16 @@ def _alternatives(matrix: Matrix, registry: Registry, request: Request) -> list[
                 "python": found.os.python_minor,
             }[key]
             out.append(f'set {field_name} to "{value}": {_describe(found, relaxed)}')
+    if request.platform != DEFAULT_PLATFORM:
+        amd64 = replace(request, platform=DEFAULT_PLATFORM)
+        found = Solver(matrix, registry.on(MACHINE[DEFAULT_PLATFORM]), amd64).solve()
+        if found is not None:
+            out.append(f'set platform to "{DEFAULT_PLATFORM}": {_describe(found, amd64)}')
+        if request.accelerator != "cpu":
+            on_cpu = replace(request, accelerator="cpu", toolkit=None, gpus=())
+            found = Solver(matrix, registry, on_cpu).solve()
+            if found is not None:
+                out.append(f'set accelerator to "cpu" (on {request.platform}): {_describe(found, on_cpu)}')
     if len([w for w in request.frameworks if not w.implicit]) > 1:
         for wanted in request.frameworks:
             rest = tuple(w for w in request.frameworks if w.name != wanted.name)
@@ -189,7 +153,7 @@ def _impossible(
     # What the named GPUs need, first: the data knows which releases and CUDA lines run on them.
     needed = [needs(name, gpu, request.platform) for (name, _), gpu in solver.misfits.items()]
     reasons[:0] = [n for n in dict.fromkeys(needed) if n]
-    conflict = _os_python_conflict(matrix, request)
+    conflict = os_python_conflict(matrix, request)
     if conflict:
         reasons.insert(0, conflict)
     if not reasons:
@@ -229,7 +193,9 @@ def _frameworks(
                 implicit=wanted.implicit,
                 confidence=build.confidence,
                 source=matrix.sources.get(build.source, build.source),
-                cuda_libraries=str(build.cuda) if build.cuda else None,
+                cuda_libraries=(f">={build.cuda}" if build.cuda_floor else str(build.cuda))
+                if build.cuda
+                else None,
                 library_dirs=build.library_dirs,
             )
         )
@@ -270,10 +236,15 @@ def _cuda_line_warnings(matrix: Matrix, request: Request, choice: Choice) -> lis
         if build.cuda is None or build.cuda >= Version(toolkit.version):
             continue
         lacks = older_line_lacks(build, toolkit, matrix, request.platform)
+        kernels = f"it has no kernels for {lacks}, which CUDA {toolkit.version} targets"
+        if build.cuda_floor:  # pip installs the newest libraries of the major: only kernels can lack
+            if lacks:
+                out.append(f"{build.framework} {build.version} ({build.variant}): {kernels}.")
+            continue
         out.append(
             f"{build.framework} {build.version} ({build.variant}) runs its CUDA {build.cuda} libraries "
             f"on the CUDA {toolkit.version} you asked for, through minor-version compatibility"
-            + (f"; it has no kernels for {lacks}, which CUDA {toolkit.version} targets" if lacks else "")
+            + (f"; {kernels}" if lacks else "")
             + "."
         )
     return out
@@ -298,7 +269,7 @@ def build_spec(
     elif tk is not None and not wheels_only:
         base = tk.image(choice.os.name, flavour)
     else:
-        base = choice.os.image
+        base = choice.os.image_for(request.platform) or choice.os.image
     runtime = matrix.runtime[acc]
     framework_apt = {pkg for b in choice.builds for pkg in matrix.frameworks[b.framework].apt}
     system_apt = tuple(sorted({*_SYSTEM_APT, choice.os.venv_package, *framework_apt}))
@@ -360,4 +331,5 @@ def build_spec(
         warnings=tuple(warnings),
         matrix_updated=matrix.updated,
         registry_as_of=registry.as_of or "",
+        platform=request.platform,
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from packaging.version import Version
 
 from builder.facts.gpus import Gpu
-from builder.facts.matrix import CudaEntry, Matrix, OsEntry, Toolkit
+from builder.facts.matrix import DEFAULT_PLATFORM, CudaEntry, Framework, Matrix, OsEntry, Toolkit
 from builder.facts.registry import Registry, Release
 from builder.resolve.builds import Build, builds_of
 from builder.resolve.gpus import misfit
@@ -155,11 +155,15 @@ class Solver:
         out = []
         for rank, name in enumerate(names):
             entry = self.matrix.os_entry(name)
-            if entry is None:
+            if entry is None or entry.image_for(req.platform) is None:
                 continue
             # CUDA images on an OS without nvidia/cuda tags are assembled from the wheels alone.
             wheels_only = isinstance(toolkit, CudaEntry) and entry.cuda_from_wheels
-            if toolkit is not None and name not in toolkit.os and not wheels_only:
+            if toolkit is not None and not wheels_only and name not in toolkit.os:
+                continue
+            if toolkit is not None and not wheels_only and req.platform not in toolkit.platforms:
+                kind = "nvidia/cuda" if isinstance(toolkit, CudaEntry) else "rocm/dev"
+                self.reasons.add(f"{kind} {toolkit.version} has no {req.platform} image on record", TRIED)
                 continue
             if req.python is not None and entry.python_minor != req.python:
                 continue
@@ -188,9 +192,18 @@ class Solver:
 
     # -- candidates -----------------------------------------------------------------------
     def _builds(self, name: str, release: Release) -> list[Build]:
-        key = ("builds", id(self.matrix), name, str(release.version), self.request.accelerator)
+        key = (
+            "builds",
+            id(self.matrix),
+            name,
+            str(release.version),
+            self.request.accelerator,
+            self.request.platform,
+        )
         if key not in self._memo:
-            self._memo[key] = builds_of(self.matrix, self.registry, name, release, self.request.accelerator)
+            self._memo[key] = builds_of(
+                self.matrix, self.registry, name, release, self.request.accelerator, self.request.platform
+            )
         builds: list[Build] = self._memo[key]
         return builds
 
@@ -211,7 +224,11 @@ class Solver:
                 (b for b in builds if b.fits(toolkit)), key=lambda b: (base_gap(toolkit, (b,)), b.rank)
             )
             if not builds:
-                self.reasons.add(f"{wanted.name} {release.version} has no {_SHOWN[acc]} build")
+                note, everywhere = self._elsewhere(fw)
+                if everywhere:  # no such build on this platform at all: said once, for every release
+                    self.reasons.add(f"{wanted.name} has no {_SHOWN[acc]} build{note}", GATE)
+                else:
+                    self.reasons.add(f"{wanted.name} {release.version} has no {_SHOWN[acc]} build{note}")
                 continue
             if not fitting:
                 weight = GATE if self.request.toolkit else TRIED
@@ -225,6 +242,8 @@ class Solver:
                         f"{build.base_flavour} base image (system CUDA libraries), which "
                         f"{os_entry.name} has no tag of"
                     )
+                elif why and not build.gate.wheels:  # nothing for this machine at all
+                    self.reasons.add(f"{wanted.name} {release.version} ({build.variant}) {why}")
                 elif why:
                     self.reasons.add(
                         f"{wanted.name} {release.version} ({build.variant}) {why}, but "
@@ -243,6 +262,18 @@ class Solver:
                     out.append(build)  # in order of preference; the search tries the next on a clash
         # A pinned request may use unverified builds, but verified ones come first.
         return sorted(out, key=lambda b: b.confidence == "U")
+
+    def _elsewhere(self, fw: Framework) -> tuple[str, bool]:
+        """On another platform than amd64: why its builds exist on amd64 only (the matrix's
+        notes), and whether no build of this accelerator exists on the platform at all."""
+        req = self.request
+        if req.platform == DEFAULT_PLATFORM:
+            return "", False
+        rules = [r for r in fw.builds if req.accelerator in r.accelerator]
+        notes = [r.elsewhere for r in rules if r.elsewhere]
+        everywhere = all(req.platform not in r.platforms for r in rules)
+        text = f" for {req.platform}" + (f": {'; '.join(dict.fromkeys(notes))}" if notes else "")
+        return text, everywhere
 
     def _toolkit_reason(
         self, name: str, release: Release, builds: list[Build], toolkit: Toolkit | None
