@@ -39,7 +39,7 @@ from typing import Any
 import docker
 from bench_build import HOST_CA, REPO, Bench, DiskPeak, timed  # run as a script: bench/ is on the path
 
-from builder.inputs.server import uv_for_engine
+from builder.inputs.installer import uv_for_engine
 from builder.profile.load import load_profile
 from builder.resolve.decide import resolve
 from builder.spec import BuildSpec

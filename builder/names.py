@@ -38,9 +38,15 @@ INPUTS_HOST = "dlenv-inputs"
 DEV_CONTAINER_PREFIX = "dlenv-dev-"
 
 
-def profile_image(profile: str) -> str:
-    """The image `dlenv build PROFILE` tags and `dlenv smoke PROFILE` runs."""
-    return f"dlenv/{profile}:latest"
+def profile_image(profile: str, platform: str = "linux/amd64") -> str:
+    """The image `dlenv build PROFILE` tags and `dlenv smoke PROFILE` runs: `latest` for the
+    default platform, `latest-arm64` for linux/arm64 (so building one never replaces the other)."""
+    return f"dlenv/{profile}:latest{platform_suffix(platform)}"
+
+
+def platform_suffix(platform: str) -> str:
+    """'' for linux/amd64, '-arm64' for linux/arm64: what tells a platform's tags apart."""
+    return "" if platform == "linux/amd64" else "-" + platform.split("/")[1]
 
 
 def spec_image(profile: str, digest: str) -> str:

@@ -19,8 +19,9 @@ from builder import defaults, names
 from builder.engine.protocol import BuildContainer, BuildLayer, BuiltImage
 from builder.errors import BuildFailed, CheckFailed
 from builder.events import BuildFinished, BuildStarted, Emit, Note, SmokeStarted, ignore
+from builder.inputs.installer import choose_installer
 from builder.inputs.prepare import BuildOptions, apply_options, has_credentials, prepare_build
-from builder.inputs.server import InputServer, choose_delivery, choose_installer
+from builder.inputs.server import InputServer, choose_delivery
 from builder.render.layout import INPUTS_PORT, Layout
 from builder.smoke.perf import NO_FLOORS, PerfFloors, judge_peak_fraction
 from builder.smoke.report import SmokeReport
@@ -51,10 +52,11 @@ class SmokeTarget:
     runtime: RuntimeOptions
     timeout: int
     floors: PerfFloors = NO_FLOORS  # the image applies its own absolute floors (ENV)
+    platform: str = "linux/amd64"  # another one runs under emulation (QEMU, binfmt_misc)
 
 
 def default_tags(spec: BuildSpec) -> list[str]:
-    return [names.profile_image(spec.profile), names.spec_image(spec.profile, spec.digest)]
+    return [names.profile_image(spec.profile, spec.platform), names.spec_image(spec.profile, spec.digest)]
 
 
 def build_image(
@@ -76,10 +78,11 @@ def build_image(
     """
     if lock is not None:
         check_locked_base(engine, lock)
+    check_base_platform(engine, spec)
     facts = engine.info()
     credentials = has_credentials(apply_options(spec, options)[0])
     delivery, why = choose_delivery(options.inputs, facts, credentials)
-    installer, uv = choose_installer(facts)
+    installer, uv = choose_installer(facts, spec.platform)
     emit(Note(why + ("; frameworks installed with uv" if installer == "uv" else "")))
     with contextlib.ExitStack() as stack:  # the input server lives exactly as long as the build
         server = stack.enter_context(InputServer()) if delivery == "served" else None
@@ -103,6 +106,7 @@ def build_image(
             no_cache=no_cache,
             base_image=prepared.spec.base_image,
             extra_hosts=server.extra_hosts if server else None,
+            platform=spec.platform,
         ):
             if isinstance(event, BuildContainer):
                 resources.container(event.container_id)
@@ -125,9 +129,33 @@ def build_image(
         resources.keep(ref)
     seconds = time.monotonic() - started
     built = engine.image(image_id)
+    if built is not None and built.platform != spec.platform:
+        raise BuildFailed(  # the classic builder takes the platform from FROM, whatever was asked
+            f"The engine built a {built.platform} image, not the {spec.platform} the profile asks for."
+        )
     size = built.size if built else 0
     emit(BuildFinished(tuple(tags), seconds, size))
     return BuildResult(image_id, tuple(tags), prepared.spec, seconds, size)
+
+
+def check_base_platform(engine: Engine, spec: BuildSpec) -> None:
+    """The base must be of the image's platform: the classic builder (engine 20.10) would build
+    silently on a base of another one, and keeps one image per name (so no second platform of
+    the same tag can sit beside it)."""
+    base = engine.image(spec.base_image)
+    if base is None or base.platform.startswith(spec.platform):
+        return  # missing: the engine pulls the platform's image
+    make = (
+        " (scripts/make-base-image.sh --arch arm64 makes arm64v8/debian:bookworm-slim with debootstrap)"
+        if spec.platform == "linux/arm64"
+        else ""
+    )
+    raise BuildFailed(
+        f"The base image {spec.base_image} in this engine is {base.platform}, but the profile "
+        f"builds for {spec.platform}.",
+        hint=f"Pull or load the {spec.platform} image under that name{make}, or pass --base-image "
+        f"with one; for this host's platform build with --platform {base.platform}.",
+    )
 
 
 def check_locked_base(engine: Engine, lock: LockFile) -> None:
@@ -153,7 +181,7 @@ def check_locked_base(engine: Engine, lock: LockFile) -> None:
 def smoke_target_for(image: str, spec: BuildSpec) -> SmokeTarget:
     """The smoke target of an image just built from `spec` (no label round trip)."""
     floors = PerfFloors(spec.smoke.min_tflops, spec.smoke.min_copy_gbps, spec.smoke.min_peak_fraction)
-    return SmokeTarget(image, spec.accelerator, spec.runtime, spec.smoke.timeout, floors)
+    return SmokeTarget(image, spec.accelerator, spec.runtime, spec.smoke.timeout, floors, spec.platform)
 
 
 def smoke_target_from_labels(engine: Engine, image: str) -> SmokeTarget:
@@ -173,9 +201,9 @@ def smoke_target_from_labels(engine: Engine, image: str) -> SmokeTarget:
         runtime = RuntimeOptions.of(next(e for name, e in known.items() if name == accelerator))
     timeout = int(labels.get(names.LABEL_SMOKE_TIMEOUT, defaults.SMOKE_TIMEOUT))
     fraction = labels.get(names.LABEL_SMOKE_PEAK_FRACTION)
-    return SmokeTarget(
-        image, accelerator, runtime, timeout, PerfFloors(min_peak_fraction=float(fraction or 0) or None)
-    )
+    floors = PerfFloors(min_peak_fraction=float(fraction or 0) or None)
+    platform = found.platform if found else "linux/amd64"
+    return SmokeTarget(image, accelerator, runtime, timeout, floors, platform)
 
 
 def smoke(
@@ -204,5 +232,6 @@ def smoke(
         allow_cpu=allow_cpu,
         timeout=timeout or target.timeout,
         args=(*args, *floors.script_args()),
+        platform=target.platform if target.platform != "linux/amd64" else None,
     )
     return judge_peak_fraction(report, wanted.min_peak_fraction)

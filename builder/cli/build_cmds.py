@@ -12,6 +12,7 @@ from builder.cli.common import (
     InputsOpt,
     JsonOpt,
     PipFromHostOpt,
+    PlatformOpt,
     ProfileArg,
     Progress,
     ProgressOpt,
@@ -23,6 +24,7 @@ from builder.cli.common import (
     load,
     open_engine,
     out,
+    platforms_of,
     resolve_ref,
     show_smoke,
     warn,
@@ -31,6 +33,8 @@ from builder.errors import ProfileError, SmokeFailed, UsageError
 
 if TYPE_CHECKING:
     from builder.engine.protocol import Engine
+    from builder.engine.resources import Resources
+    from builder.spec import BuildSpec
 
 AllowCpuOpt = Annotated[
     bool, typer.Option("--allow-cpu", help="Accept a CPU run on a runner without a GPU (the JSON says so).")
@@ -71,10 +75,16 @@ def build(
     ] = None,
     push_ref: Annotated[
         str | None,
-        typer.Option("--push", help="Push the built (and smoke-tested) image to REF; prints REPO@sha256:..."),
+        typer.Option(
+            "--push",
+            help="Push the built (and smoke-tested) image to REF; prints REPO@sha256:... "
+            "(for several platforms: one image index).",
+        ),
     ] = None,
+    platform: PlatformOpt = None,
 ) -> None:
-    """Build a profile's image through the Docker SDK, optionally smoke-testing and pushing it."""
+    """Build a profile's image through the Docker SDK (one per platform), optionally
+    smoke-testing and pushing it."""
     from builder import pipeline
     from builder.engine.resources import Resources
     from builder.inputs.prepare import BuildOptions
@@ -95,42 +105,68 @@ def build(
     prof, path = load(profile)
     if base_image is not None:  # the profile's own override, applied before resolving
         prof = prof.model_copy(update={"base_image": base_image})
-    spec = resolve(prof)
-    warn(spec)
-    lock = None
-    if locked:
-        from builder.pin.lockfile import fresh_lock, lock_target
-
-        lock = fresh_lock(spec, lock_target(profile, lock_file).path)
+    specs = [resolve(prof, platform=p) for p in platforms_of(prof, platform)]
     options = BuildOptions(ca_bundle=ca_bundle, keep_ca=keep_ca, pip_from_host=pip_from_host, inputs=inputs)
     engine = open_engine()
-    tags = list(tag or []) or pipeline.default_tags(spec)
+    built: dict[str, str] = {}  # platform -> image ID
     with Resources(engine_opener()).cleaned_up() as resources:
-        with show.live():
-            result = pipeline.build_image(
-                engine,
-                spec,
-                options,
-                profile_dir=path.parent,
-                tags=tags,
-                resources=resources,
-                emit=show,
-                no_cache=no_cache,
-                lock=lock,
-            )
-        if push_ref is None:
-            out.print(result.image_id)
-        if smoke:
-            target = pipeline.smoke_target_for(result.tags[0], result.spec)
-            report = pipeline.smoke(engine, target, resources=resources, allow_cpu=allow_cpu, emit=show)
-            show_smoke(report, json_out=False)
-            if not report.ok:
-                raise SmokeFailed(report.explain())
-        if push_ref is not None:
-            from builder.pin.push import push
+        for spec in specs:
+            warn(spec)
+            lock = None
+            if locked:
+                from builder.pin.lockfile import fresh_lock, lock_target
 
-            pushed = push(engine, result.image_id, push_ref, resources=resources, emit=show)
-            out.print(pushed.pinned)
+                locked_by = lock_target(profile, lock_file, spec.platform)
+                lock = fresh_lock(spec, locked_by.path, locked_by.lock_command)
+            tags = _tags_for(spec, list(tag or []), several=len(specs) > 1)
+            with show.live():
+                result = pipeline.build_image(
+                    engine,
+                    spec,
+                    options,
+                    profile_dir=path.parent,
+                    tags=tags,
+                    resources=resources,
+                    emit=show,
+                    no_cache=no_cache,
+                    lock=lock,
+                )
+            built[spec.platform] = result.image_id
+            if push_ref is None:
+                out.print(result.image_id)
+            if smoke:
+                target = pipeline.smoke_target_for(result.tags[0], result.spec)
+                report = pipeline.smoke(engine, target, resources=resources, allow_cpu=allow_cpu, emit=show)
+                show_smoke(report, json_out=False)
+                if not report.ok:
+                    raise SmokeFailed(report.explain())
+        if push_ref is not None:
+            out.print(_push_built(engine, built, push_ref, resources, show))
+
+
+def _tags_for(spec: BuildSpec, asked: list[str], *, several: bool) -> list[str]:
+    """--tag as given for one platform; with several, each platform's with its suffix."""
+    from builder import names, pipeline
+
+    if not asked:
+        return pipeline.default_tags(spec)
+    if not several:
+        return asked
+    arch = "-" + spec.platform.split("/")[1]
+    return [f"{t}{arch}" if ":" in t.rsplit("/", 1)[-1] else f"{t}:latest{arch}" for t in asked] + [
+        names.spec_image(spec.profile, spec.digest)
+    ]
+
+
+def _push_built(engine: Engine, built: dict[str, str], ref: str, resources: Resources, show: Progress) -> str:
+    """Push one image, or an index of one image per platform; the REPO@sha256 to deploy by."""
+    if len(built) == 1:
+        from builder.pin.push import push
+
+        return push(engine, next(iter(built.values())), ref, resources=resources, emit=show).pinned
+    from builder.pin.index import push_index
+
+    return push_index(engine, built, ref, resources=resources, emit=show).pinned
 
 
 def _require_kernels(engine: Engine, image: str) -> None:
@@ -188,7 +224,7 @@ def smoke_cmd(
         except ProfileError:
             raise ProfileError(f"{image!r} is neither a local image nor a profile") from None
         spec, _ = resolve_ref(image)
-        image = names.profile_image(spec.profile)
+        image = names.profile_image(spec.profile, spec.platform)
         if engine.image(image) is None:
             raise ProfileError(f"{image} has not been built; run `dlenv build {image_or_profile}`")
     target = pipeline.smoke_target_from_labels(engine, image)

@@ -67,6 +67,13 @@ InputsOpt = Annotated[
         "engine) or auto.",
     ),
 ]
+PlatformOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--platform",
+        help="linux/amd64, linux/arm64, or both comma-separated (overrides the profile's `platform`).",
+    ),
+]
 CaBundleOpt = Annotated[
     Path | None, typer.Option("--ca-bundle", help="Trust this CA bundle (pip in the build, uv on the host).")
 ]
@@ -141,11 +148,31 @@ def load(ref: str) -> tuple[Profile, Path]:
     return load_profile(ref)
 
 
-def resolve_ref(ref: str) -> tuple[BuildSpec, Path]:
+def resolve_ref(ref: str, platform: str | None = None) -> tuple[BuildSpec, Path]:
+    """The BuildSpec of a profile for one platform (default: the profile's first)."""
     from builder.resolve.decide import resolve
 
     profile, path = load(ref)
-    return resolve(profile), path
+    return resolve(profile, platform=platform), path
+
+
+def platforms_of(profile: Profile, option: str | None) -> tuple[str, ...]:
+    """The platforms a command works on: --platform's, else the profile's."""
+    from builder.facts.matrix import PLATFORMS
+    from builder.profile.schema import normalise_platform
+
+    if option is None:
+        return tuple(profile.platform)
+    asked = [normalise_platform(p) for p in option.split(",") if p.strip()]
+    unknown = [p for p in asked if p not in PLATFORMS]
+    if unknown or not asked:
+        raise UsageError(
+            f"--platform: {', '.join(unknown) or repr(option)} is not a platform dlenv builds for; "
+            f"known: {', '.join(PLATFORMS)} (comma-separated for more than one)"
+        )
+    if len(set(asked)) != len(asked):
+        raise UsageError(f"--platform lists a platform twice: {option}")
+    return tuple(asked)
 
 
 def warn(spec: BuildSpec) -> None:

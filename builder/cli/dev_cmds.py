@@ -12,12 +12,15 @@ from typing import Annotated
 import typer
 
 from builder.cli.common import (
+    CaBundleOpt,
     InputsOpt,
     JsonOpt,
+    PipFromHostOpt,
     ProfileArg,
     Progress,
     ProgressOpt,
     app,
+    check_ca_bundle,
     check_inputs,
     engine_opener,
     err,
@@ -25,8 +28,8 @@ from builder.cli.common import (
     load,
     open_engine,
     out,
-    resolve_ref,
     styled,
+    warn,
 )
 from builder.errors import UsageError
 from builder.image_paths import WORKSPACE
@@ -160,25 +163,65 @@ def dev_vscode(
     profile: ProfileArg,
     directory: Annotated[Path, typer.Option("--dir", help="Where to write.")] = Path(".devcontainer"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that differ.")] = False,
+    image: Annotated[
+        bool,
+        typer.Option(
+            "--image",
+            help="Build (or reuse) the dev image `dlenv dev up` runs and name it by ID in the "
+            "definition (this engine only); default: a definition that builds its own image.",
+        ),
+    ] = False,
+    uid: Annotated[
+        int | None, typer.Option("--uid", help="With --image: user ID inside (default: yours).")
+    ] = None,
+    gid: Annotated[int | None, typer.Option("--gid", help="With --image: group ID inside.")] = None,
+    ca_bundle: CaBundleOpt = None,
+    pip_from_host: PipFromHostOpt = False,
+    inputs: InputsOpt = "auto",
+    locked: Annotated[
+        bool | None,
+        typer.Option(
+            "--locked/--unlocked",
+            help="Build from the lock, hash-checked (default: when the profile's lock exists).",
+        ),
+    ] = None,
+    lock_file: Annotated[
+        Path | None, typer.Option("--lock", help="The lock file (default <profile>.dlenv.lock).")
+    ] = None,
+    progress: ProgressOpt = "auto",
 ) -> None:
-    """Write a VS Code dev container definition (devcontainer.json + Dockerfile) for a profile."""
-    from builder.dev.vscode import vscode_files
+    """Write a VS Code dev container definition (.devcontainer/devcontainer.json) for a profile."""
+    from builder.dev import vscode
+    from builder.inputs.prepare import BuildOptions
+    from builder.resolve.decide import resolve
 
-    spec, _ = resolve_ref(profile)
-    files = vscode_files(spec)
-    clashes = [
-        rel
-        for rel, data in files.items()
-        if (directory / rel).is_file() and (directory / rel).read_bytes() != data
-    ]
+    show = Progress(progress)
+    check_ca_bundle(ca_bundle)
+    check_inputs(inputs)
+    if not image and (uid is not None or gid is not None or inputs == "served"):
+        raise UsageError(
+            "--uid, --gid and --inputs served go with --image (a definition that builds its own "
+            "image stages its inputs and takes your UID when it starts)"
+        )
+    prof, path = load(profile)
+    spec = resolve(prof)
+    warn(spec)
+    lock = vscode.lock_for(profile, spec, locked, lock_file)
+    options = BuildOptions(ca_bundle=ca_bundle, pip_from_host=pip_from_host, inputs=inputs)
+    if image:
+        from builder.engine.resources import Resources
+
+        request = vscode.ImageRequest(prof, path.parent, options, uid, gid, lock)
+        engine = open_engine()
+        with Resources(engine_opener()).cleaned_up() as resources, show.live():
+            definition = vscode.image_definition(engine, request, resources=resources, emit=show)
+    else:
+        definition = vscode.build_definition(spec, options, path.parent, lock)
+    clashes = vscode.clashes(directory, definition)
     if clashes and not force:
         raise UsageError(
             f"{directory} already has different " + ", ".join(clashes) + "; pass --force to overwrite"
         )
-    for rel, data in files.items():
-        target = directory / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        if rel.endswith("dlenv-smoke"):
-            target.chmod(0o755)
-    out.print(str(directory / "devcontainer.json"))
+    for note in definition.notes:
+        err.print(f"note: {note}")
+    out.print(str(vscode.write(directory, definition)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,17 +13,21 @@ from builder.cli.common import (
     CaBundleOpt,
     JsonOpt,
     PipFromHostOpt,
-    ProfileArg,
+    PlatformOpt,
     app,
     check_ca_bundle,
     err,
     guarded,
     load,
     out,
+    platforms_of,
     resolve_ref,
     warn,
 )
 from builder.errors import UsageError
+
+if TYPE_CHECKING:
+    from builder.spec import BuildSpec
 
 
 @app.command()
@@ -58,7 +62,10 @@ def profiles(json_out: JsonOpt = False) -> None:
 @app.command()
 @guarded
 def validate(
-    profile: ProfileArg,
+    profile: Annotated[
+        str | None,
+        typer.Argument(help="A built-in profile name or a path to a YAML profile (not with --schema)."),
+    ] = None,
     json_out: JsonOpt = False,
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the profile JSON Schema (for editor completion) and exit.")
@@ -74,14 +81,38 @@ def validate(
     ] = False,
     pip_from_host: PipFromHostOpt = False,
     ca_bundle: CaBundleOpt = None,
+    platform: PlatformOpt = None,
 ) -> None:
-    """Resolve a profile against the matrix; --json prints the BuildSpec."""
+    """Resolve a profile against the matrix (for each of its platforms); --json prints the
+    BuildSpec (a list of them for more than one platform)."""
     if schema:
-        from builder.profile.schema import profile_json_schema
+        from builder.profile.json_schema import profile_json_schema
 
         out.print_json(json.dumps(profile_json_schema()))
         return
-    spec, path = resolve_ref(profile)
+    if profile is None:
+        raise UsageError("dlenv validate: give a PROFILE (a built-in name or a YAML file), or --schema")
+    from builder.resolve.decide import resolve
+
+    prof, path = load(profile)
+    chosen = platforms_of(prof, platform)
+    specs = [resolve(prof, platform=p) for p in chosen]
+    answers = [_validate_one(spec, path, real, pip_from_host, ca_bundle) for spec in specs]
+    if json_out:
+        out.print_json(json.dumps(answers[0][0] if len(answers) == 1 else [a[0] for a in answers]))
+        return
+    text = "".join(line for _, line in answers)
+    if platform is None and len(specs) == 1 and not real and not pip_from_host and ca_bundle is None:
+        from builder.render import memo as answermemo
+
+        answermemo.store("validate", profile, text, list(specs[0].warnings))  # the next one is a lookup
+    sys.stdout.write(text)
+
+
+def _validate_one(
+    spec: BuildSpec, path: Path, real: bool, pip_from_host: bool, ca_bundle: Path | None
+) -> tuple[dict[str, Any], str]:
+    """One platform's BuildSpec as JSON, and its summary line (after --resolve, when asked)."""
     warn(spec)
     data = spec.as_json()
     if real:
@@ -96,11 +127,9 @@ def validate(
         err.print(
             f"resolving {len(spec.framework_requirements()) + len(spec.packages)} "
             f"requirements with uv for Python {spec.python_full} on "
-            f"{Platform(spec.python_full, spec.glibc).uv_platform} ..."
+            f"{Platform.of(spec).uv_platform} ..."
         )
-        resolution = uv_resolve(
-            [*spec.framework_requirements(), *spec.packages], Platform(spec.python_full, spec.glibc), sources
-        )
+        resolution = uv_resolve([*spec.framework_requirements(), *spec.packages], Platform.of(spec), sources)
         err.print(
             f"{resolution.tool} resolved {len(resolution.packages)} packages in {resolution.seconds:.1f}s"
         )
@@ -108,20 +137,14 @@ def validate(
             "tool": resolution.tool,
             "packages": {p.name: p.version for p in resolution.packages},
         }
-    if json_out:
-        out.print_json(json.dumps(data))
-        return
     fws = ", ".join(f"{f.name} {f.version} ({f.variant})" for f in spec.frameworks)
     toolkit = f" {spec.toolkit}" if spec.toolkit else ""
+    on = f" ({spec.platform})" if spec.platform != "linux/amd64" else ""
     line = (
-        f"{spec.profile}: ok: {spec.accelerator}{toolkit}, {spec.os}, Python "
+        f"{spec.profile}{on}: ok: {spec.accelerator}{toolkit}, {spec.os}, Python "
         f"{spec.python}, {fws}; base {spec.base_image}\n"
     )
-    if not real and not pip_from_host and ca_bundle is None:
-        from builder.render import memo as answermemo
-
-        answermemo.store("validate", profile, line, list(spec.warnings))  # the next one is a lookup
-    sys.stdout.write(line)
+    return data, line
 
 
 @app.command()
@@ -141,6 +164,10 @@ def render(
     ] = False,
     root: Annotated[Path, typer.Option("--root", help="With --all: the project directory.")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.")] = False,
+    platform: Annotated[
+        str | None,
+        typer.Option("--platform", help="The platform to render for (default: the profile's first)."),
+    ] = None,
 ) -> None:
     """Render a profile's Dockerfile (stdout or -o FILE), or all built-ins with --all."""
     from builder.render import checked_in
@@ -161,13 +188,18 @@ def render(
         for path in checked_in.write_files(files, root):
             out.print(str(root / path))
         return
-    spec, _ = resolve_ref(profile)
+    prof, _ = load(profile)
+    chosen = platforms_of(prof, platform)
+    if len(chosen) > 1:
+        raise UsageError("dlenv render writes one Dockerfile: give --platform one platform")
+    spec, _ = resolve_ref(profile, chosen[0])
     warn(spec)
     text = render_dockerfile(spec)
     if output is None:
         from builder.render import memo as answermemo
 
-        answermemo.store("render", profile, text, list(spec.warnings))  # the next `render` is a lookup
+        if platform is None:
+            answermemo.store("render", profile, text, list(spec.warnings))  # the next is a lookup
         sys.stdout.write(text)
         return
     if output.exists() and not force and output.read_text(errors="replace") != text:

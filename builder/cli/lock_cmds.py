@@ -12,6 +12,7 @@ from builder.cli.common import (
     CaBundleOpt,
     JsonOpt,
     PipFromHostOpt,
+    PlatformOpt,
     ProfileArg,
     Progress,
     app,
@@ -19,11 +20,13 @@ from builder.cli.common import (
     engine_opener,
     err,
     guarded,
+    load,
     open_engine,
     out,
+    platforms_of,
     warn,
 )
-from builder.errors import CheckFailed, UsageError
+from builder.errors import CheckFailed, LockError, UsageError
 
 LockOpt = Annotated[
     Path | None,
@@ -62,15 +65,36 @@ def lock(
         Path | None,
         typer.Option("--pylock", help="Also export the packages as a PEP 751 pylock.<name>.toml file."),
     ] = None,
+    platform: PlatformOpt = None,
 ) -> None:
-    """Pin the base image and every Python package, with hashes, for the image's platform."""
+    """Pin the base image and every Python package, with hashes, for the image's platform
+    (one lock per platform: <profile>.arm64.dlenv.lock for linux/arm64)."""
+    chosen = platforms_of(load(profile)[0], platform)
+    if len(chosen) > 1 and (lock_file is not None or pylock is not None):
+        raise UsageError("--lock and --pylock name one file: give --platform one platform with them")
+    for one in chosen:
+        _lock_one(profile, one, lock_file, check, upgrade, upgrade_package, pip_from_host, ca_bundle, pylock)
+
+
+def _lock_one(
+    profile: str,
+    platform: str,
+    lock_file: Path | None,
+    check: bool,
+    upgrade: bool,
+    upgrade_package: list[str] | None,
+    pip_from_host: bool,
+    ca_bundle: Path | None,
+    pylock: Path | None,
+) -> None:
+    """`dlenv lock` for one platform."""
     from builder.pin.lockfile import fresh_lock, lock_target
 
-    target = lock_target(profile, lock_file)
+    target = lock_target(profile, lock_file, platform)
     spec, folder, path = target.spec, target.profile_dir, target.path
     warn(spec)
     if check:
-        fresh_lock(spec, path)
+        fresh_lock(spec, path, target.lock_command)
         err.print(f"{path} is up to date")
         return
     from builder.errors import EngineUnavailable
@@ -85,14 +109,18 @@ def lock(
     ):
         raise UsageError("--pylock: PEP 751 names the file pylock.toml or pylock.<name>.toml")
     previous = None
-    if path.is_file() and not (upgrade and not upgrade_package):
-        previous = lockfile.read(path)
+    if path.is_file():
+        try:
+            previous = lockfile.read(path)
+        except LockError:
+            if not upgrade:  # its pins are wanted; an --upgrade replaces a broken lock
+                raise
     _, sources = sources_for(spec, BuildOptions(ca_bundle=ca_bundle, pip_from_host=pip_from_host), folder)
     try:
         engine = open_engine(20)
     except EngineUnavailable:
         engine = None
-    err.print(f"locking {spec.profile} for Python {spec.python_full} on {spec.os} ...")
+    err.print(f"locking {spec.profile} for Python {spec.python_full} on {spec.os} ({spec.platform}) ...")
     outcome = make_lock(
         spec,
         sources,
@@ -111,6 +139,7 @@ def lock(
         f"{outcome.base_note}\n{len(lk.frameworks)} framework and {len(lk.extras)} extra "
         f"packages pinned with sha256 by {lk.resolver.tool} in {outcome.seconds:.1f}s; "
         f"lock digest {lk.lock_digest[:19]}"
+        + ("; the same pins as before: the lock is unchanged" if outcome.unchanged else "")
     )
     out.print(str(path))
 
@@ -176,24 +205,48 @@ def verify(
 @guarded
 def ci_cmd(
     system: Annotated[str, typer.Argument(help="github or gitlab.")],
-    profiles: Annotated[list[str], typer.Argument(help="Profiles to build, lock and publish.")],
+    profiles: Annotated[
+        list[str],
+        typer.Argument(help="Profiles to build, lock and publish (paths from the repository root)."),
+    ],
+    install: Annotated[
+        str | None,
+        typer.Option(
+            "--install",
+            help="Where CI installs dlenv from: git+https://HOST/OWNER/dlenv@COMMIT, "
+            "https://HOST/PATH/dlenv-VERSION-py3-none-any.whl#sha256=HEX, or the path of a dlenv wheel "
+            "in this repository (default: where this dlenv was installed from, when that is pinned).",
+        ),
+    ] = None,
+    options: Annotated[
+        str,
+        typer.Option(
+            "--options",
+            help="Options every lock and build of the workflow gets, behind a mirror or proxy: "
+            "--pip-from-host, --ca-bundle FILE (a file in this repository).",
+        ),
+    ] = "",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing FILE.")] = False,
 ) -> None:
-    """Print a starter CI workflow: lock check + locked build + smoke, publish, weekly re-lock."""
-    from builder.pin import ci
+    """Print a starter CI workflow: lock check + locked build + smoke, publish, weekly re-lock.
+    Run it from the repository's root."""
+    from builder.pin.ci import site_options, targets_for
+    from builder.pin.ci_install import install_source
 
     if system not in ("github", "gitlab"):
         raise UsageError(f"dlenv ci: choose github or gitlab, not {system!r}")
-    targets = []
-    from builder.pin.lockfile import lock_target
+    root = Path.cwd()
+    source = install_source(install, root)
+    targets, site = targets_for(profiles, root), site_options(options, root)
+    if system == "github":
+        from builder.pin.ci_github import github
 
-    for profile in profiles:
-        locked = lock_target(profile, None)
-        spec, path = locked.spec, locked.path
-        relative = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
-        targets.append(ci.Target(profile, spec.profile, str(relative), spec.accelerator))
-    text = ci.github(targets) if system == "github" else ci.gitlab(targets)
+        text = github(targets, source, site)
+    else:
+        from builder.pin.ci_gitlab import gitlab
+
+        text = gitlab(targets, source, site)
     if output is None:
         out.file.write(text)
         return

@@ -203,7 +203,7 @@ def refresh(
     from builder.facts.matrix import load_matrix
     from builder.facts.pypi import HttpFetcher
     from builder.facts.pytorch_releases import load_pytorch_releases
-    from builder.facts.refresh import ScopeEntry, dumps
+    from builder.facts.refresh import ScopeEntry, dumps, untracked_members
     from builder.facts.refresh import refresh as run_refresh
 
     m = load_matrix()
@@ -218,6 +218,8 @@ def refresh(
         progress=lambda text: err.print(f"  {text}"),
         extra_requirements=curated,
     )
+    fetcher_for_names = HttpFetcher(index)
+    untracked = untracked_members(fetcher_for_names.project_names(), scope, m.registry.families)
     target = output or paths.registry_file()
     text = dumps(data)
     changed = not target.is_file() or target.read_text(encoding="utf-8") != text
@@ -230,4 +232,9 @@ def refresh(
         f"{len(data['packages'])} packages, {len(data['dependencies'])} shared dependencies, "
         f"as of {data['as_of']}"
     )
+    if untracked:
+        err.print(
+            "not tracked, though of a known family (add them to matrix.yaml's registry.packages "
+            f"if dlenv should build with them): {', '.join(untracked)}"
+        )
     out.print(str(target))

@@ -19,6 +19,11 @@ from builder.events import BuildOutput, BuildStep
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _RUNNING_IN_RE = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
 _LAYER_RE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+# Engine 20.10 says this at every step of an emulated build although the platform was
+# requested (its classic builder does not pass it on to the step containers): harmless noise.
+_PLATFORM_NOISE = re.compile(
+    r"^ ---> \[Warning\] The requested image's platform .* does not match the detected host"
+)
 _BUILT_RE = re.compile(r"^Successfully built ([0-9a-f]+)")
 _PULL_FAILURE = re.compile(
     r"pull access denied|manifest unknown|not found: manifest|no such host|"
@@ -49,7 +54,7 @@ def build_events(chunks: Iterable[dict[str, Any]], base_image: str) -> Iterator[
                 current = line.strip()
                 yield BuildStep(int(step.group(1)), int(step.group(2)), step.group(3))
                 continue
-            if not line.strip():
+            if not line.strip() or _PLATFORM_NOISE.match(line):
                 continue
             tail.append(line)
             running = _RUNNING_IN_RE.match(line.rstrip())

@@ -227,6 +227,7 @@ class RegistryScope(BaseModel):
 
     index: str
     packages: dict[str, RegistryPackage]
+    families: tuple[str, ...] = ()  # name patterns whose untracked members refresh reports
 
 
 class Matrix(BaseModel):

@@ -109,6 +109,14 @@ class HttpFetcher:
             raise IndexUnreachable(f"{url} did not answer with the PEP 691 JSON API") from None
         return [IndexFile.from_json(f, url) for f in page.get("files", [])]
 
+    def project_names(self) -> list[str]:
+        """Every project on the index (its root page), for the family check of refresh."""
+        _, body = self._open(f"{self.index_url}/", {"Accept": f"{SIMPLE_JSON}, text/html;q=0.1"})
+        try:
+            return [str(p["name"]) for p in json.loads(body).get("projects", [])]
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            return _anchor_texts(body.decode("utf-8", errors="replace"))  # PEP 503 HTML (mirrors)
+
     def metadata(self, file: IndexFile) -> str:
         if file.has_metadata:
             return self._open(file.url + ".metadata", {})[1].decode("utf-8", errors="replace")
@@ -159,3 +167,26 @@ class _RangeReader(io.RawIOBase):
         buffer[: len(data)] = data
         self.pos += len(data)
         return len(data)
+
+
+def _anchor_texts(html: str) -> list[str]:
+    """The link texts of a PEP 503 root page: one project name per anchor."""
+    from html.parser import HTMLParser
+
+    names: list[str] = []
+
+    class Anchors(HTMLParser):
+        inside = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.inside = tag == "a"
+
+        def handle_endtag(self, tag: str) -> None:
+            self.inside = False
+
+        def handle_data(self, data: str) -> None:
+            if self.inside and data.strip():
+                names.append(data.strip())
+
+    Anchors().feed(html)
+    return names

@@ -237,6 +237,21 @@ def refresh(
     }
 
 
+def untracked_members(names: Iterable[str], tracked: Iterable[str], families: Iterable[str]) -> list[str]:
+    """Projects of the index in a known family (regular expressions of the matrix's
+    `registry.families`) that the registry data does not track: a new jax-cuda14-plugin,
+    mxnet-cu130, tensorflow-... would otherwise go unnoticed."""
+    patterns = [re.compile(f) for f in families]
+    known = {canonicalize_name(n) for n in tracked}
+    return sorted(
+        {
+            canonicalize_name(n)
+            for n in names
+            if canonicalize_name(n) not in known and any(p.fullmatch(canonicalize_name(n)) for p in patterns)
+        }
+    )
+
+
 def _record_releases(
     fetcher: Fetcher, pool: ThreadPoolExecutor, releases: Mapping[Version, list[IndexFile]]
 ) -> tuple[dict[str, Any], list[Requirement]]:

@@ -104,9 +104,49 @@ def _cpu_checks(facts: HostFacts, spec: BuildSpec | None) -> list[Check]:
     return checks
 
 
+def _platform_checks(facts: HostFacts, spec: BuildSpec | None) -> list[Check]:
+    """arm64 hosts (GH200/GB200, DGX Spark, Graviton) build linux/arm64 natively; other
+    platforms' images build and run under QEMU emulation, which must be registered."""
+    host = "linux/arm64" if facts.machine == "aarch64" else "linux/amd64"
+    checks = []
+    if host == "linux/arm64":
+        checks.append(
+            Check(
+                "platform",
+                "info",
+                "arm64 host (aarch64): images for it need `platform: linux/arm64` in the profile "
+                "(no ROCm on arm64; TensorFlow's aarch64 wheels are CPU builds)",
+            )
+        )
+    if spec is None or spec.platform == host:
+        return checks
+    if spec.platform == "linux/arm64" and not facts.binfmt_arm64:
+        checks.append(
+            Check(
+                "emulation",
+                "fail",
+                f"the profile builds {spec.platform} images; this {host} host cannot run them "
+                "(no QEMU aarch64 registration with the F flag in binfmt_misc)",
+                "run scripts/setup-emulation.sh (qemu-user-static, binfmt-support), "
+                "or build on an arm64 host",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "platform",
+                "warn",
+                f"the profile builds {spec.platform} images: on this {host} host they build and run "
+                "under emulation, many times slower",
+                f"for this host build with --platform {host} (or set `platform` in the profile)",
+            )
+        )
+    return checks
+
+
 def evaluate(facts: HostFacts, spec: BuildSpec | None, matrix: Matrix) -> list[Check]:
     """All verdicts for this host, and for the profile when one is given."""
-    checks = _docker_checks(facts) + _cpu_checks(facts, spec)
+    checks = _docker_checks(facts) + _cpu_checks(facts, spec) + _platform_checks(facts, spec)
     if spec is None:
         if facts.nvidia and facts.nvidia.gpus:
             checks.append(
@@ -134,15 +174,13 @@ def probe(spec: BuildSpec, engine: Engine) -> Check:
     from builder.engine.run_once import TimedOut, run_to_end
     from builder.errors import ContainerStartFailed
 
-    image = next(
-        (ref for ref in (names.profile_image(spec.profile), spec.base_image) if engine.image(ref)),
-        None,
-    )
+    built = names.profile_image(spec.profile, spec.platform)
+    image = next((ref for ref in (built, spec.base_image) if engine.image(ref)), None)
     if image is None:
         return Check(
             "probe",
             "info",
-            f"skipped: neither {names.profile_image(spec.profile)} nor {spec.base_image} is in the engine",
+            f"skipped: neither {built} nor {spec.base_image} is in the engine",
         )
     with Resources().cleaned_up() as resources:
         request = RunRequest(
@@ -237,8 +275,11 @@ def _gpu_ids(report: NvidiaReport) -> list[str]:
 
 
 def suggest_profile(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
-    """A profile that fits this host: CUDA, ROCm or CPU, with PyTorch."""
+    """A profile that fits this host: CUDA, ROCm or CPU, with PyTorch (for arm64 hosts on
+    linux/arm64, where ROCm does not exist)."""
     base: dict[str, Any] = {"name": "suggested", "frameworks": {"pytorch": None}}
+    if facts.machine == "aarch64":
+        base["platform"] = "linux/arm64"
     driver = parse_version(facts.nvidia.driver) if facts.nvidia and facts.nvidia.gpus else None
     if driver is not None:
         entry = newest_cuda_for_driver(matrix, driver)
@@ -257,7 +298,7 @@ def suggest_profile(facts: HostFacts, matrix: Matrix) -> dict[str, Any]:
                 "cuda": entry.version,
                 **({"gpus": gpus} if (gpus := _gpu_ids(facts.nvidia)) else {}),
             }
-    if facts.amd:
+    if facts.amd and facts.machine != "aarch64":
         targets = {g.gfx for g in facts.amd}
         rocm: list[RocmEntry] = [r for r in matrix.rocm if targets & set(r.gfx)]
         if rocm:

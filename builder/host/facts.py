@@ -7,8 +7,10 @@ is unit-tested on recorded facts.
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.version import InvalidVersion, Version
@@ -57,6 +59,8 @@ class HostFacts:
     memory_bytes: int
     disk_free_bytes: int | None
     disk_path: str
+    machine: str = "x86_64"  # uname -m: aarch64 on GH200/GB200, DGX Spark, Graviton
+    binfmt_arm64: bool = False  # QEMU registered for aarch64 with the F flag (emulated arm64)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -120,7 +124,19 @@ def gather_facts(*, include_engine: bool = True) -> HostFacts:
         memory_bytes=hostprobe.collect_memory(),
         disk_free_bytes=free,
         disk_path=disk_path,
+        machine=platform.machine().lower().replace("arm64", "aarch64").replace("amd64", "x86_64"),
+        binfmt_arm64=_binfmt_arm64(),
     )
+
+
+def _binfmt_arm64() -> bool:
+    """aarch64 binaries run here through QEMU, also inside containers (the F flag)."""
+    try:
+        entry = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").read_text()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1] for line in entry.splitlines() if line.startswith("flags:")), "")
+    return entry.startswith("enabled") and "F" in flags
 
 
 def parse_version(text: str | None) -> Version | None:

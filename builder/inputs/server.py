@@ -11,38 +11,16 @@ from __future__ import annotations
 
 import errno
 import http.server
-import platform
 import random
 import socket
 import threading
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from types import TracebackType
 
 from builder.engine.protocol import EngineInfo
 from builder.errors import UsageError
 from builder.names import INPUTS_HOST
-from builder.render.layout import INPUTS_PORT, Bundle, Delivery, Installer
-
-_ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}
-
-
-def _arch(name: str) -> str:
-    return _ARCH_ALIASES.get(name.lower(), name.lower())
-
-
-def uv_for_engine(facts: EngineInfo) -> Path | None:
-    """This host's uv binary when it runs in the engine's images (Linux, same architecture)."""
-    if platform.system() != "Linux" or facts.os_type != "linux":
-        return None
-    if _arch(platform.machine()) != _arch(facts.arch):
-        return None
-    try:
-        from uv import find_uv_bin
-    except ImportError:  # pragma: no cover - uv is a dependency; a stripped install may lack it
-        return None
-    path = Path(find_uv_bin())
-    return path if path.is_file() else None
+from builder.render.layout import INPUTS_PORT, Bundle, Delivery
 
 
 def choose_delivery(requested: str, facts: EngineInfo, credentials: bool) -> tuple[Delivery, str]:
@@ -62,11 +40,6 @@ def choose_delivery(requested: str, facts: EngineInfo, credentials: bool) -> tup
             raise UsageError("--inputs served is not possible here: " + "; ".join(reasons))
         return "staged", "build inputs staged in a build stage: " + "; ".join(reasons)
     return "served", "build inputs served to the install steps from this host's loopback"
-
-
-def choose_installer(facts: EngineInfo) -> tuple[Installer, Path | None]:
-    uv = uv_for_engine(facts)
-    return ("uv", uv) if uv is not None else ("pip", None)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

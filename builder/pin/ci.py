@@ -1,47 +1,143 @@
-"""`dlenv ci github|gitlab`: a starter CI workflow that pins, builds, proves and publishes.
+"""`dlenv ci github|gitlab`: what both generated workflows share.
 
-On pull/merge requests: `dlenv lock --check`, then a locked build with the smoke test (CPU
-profiles on standard runners, GPU profiles on self-hosted GPU runners, labelled by vendor).
-On the main branch: the locked build pushed, its `repo@sha256:` in the job summary.
-Weekly: re-lock with upgrades, build, smoke-test, and open a pull/merge request.
+Each workflow, per profile: on pull/merge requests and pushes `dlenv lock --check`, then a locked
+build with the smoke test; on the default branch the locked, smoke-tested image pushed by digest;
+weekly a re-lock with upgrades, rebuilt and smoke-tested only when the lock changed, proposed as
+one pull/merge request (`ci_github.py`, `ci_gitlab.py`). Here: the profiles as the workflow
+names them (refused when two share a name), where CI installs dlenv from (`ci_install.py`), and
+YAML with comments, which the workflows need to say why they do what they do.
 """
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from builder import __version__
+from builder.errors import UsageError
 
-# Actions pinned to full commit SHAs (the tag in the comment), as zizmor and GitHub advise.
-CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"  # v4.2.2
-SETUP_PYTHON = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065"  # v5.6.0
-LOGIN = "docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772"  # v3.4.0
-UPLOAD = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"  # v4.6.2
-DOWNLOAD = "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093"  # v4.3.0
-CREATE_PR = "peter-evans/create-pull-request@271a8d0340265f705b14b6d32b9829c1cb33d45e"  # v7.0.8
-RUNNERS = {
-    "cpu": ["ubuntu-latest"],
-    "cuda": ["self-hosted", "linux", "x64", "gpu", "nvidia"],
-    "rocm": ["self-hosted", "linux", "x64", "gpu", "amd"],
-}
-GITLAB_TAGS = {"cuda": ["gpu", "nvidia"], "rocm": ["gpu", "amd"]}
+# Characters a profile or lock path may have in a workflow: they travel through YAML and shell.
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._/+-]+")
+_NOTE = re.compile(r"^(.*?)__dlenv_note_(\d+)__:(.*)$", re.MULTILINE)
+
+# Variables the workflows read (documented in their headers and the README).
+OPTIONS_VAR = "DLENV_OPTIONS"  # extra options for `dlenv lock` and `dlenv build` (a mirror, a CA)
+RELOCK_TOKEN = "DLENV_RELOCK_TOKEN"  # the token that opens the re-lock pull/merge request
+RELOCK_BRANCH = "dlenv/relock"
+RELOCK_TITLE = "Re-lock the dlenv environments"
 
 
 @dataclass(frozen=True)
 class Target:
-    """One profile in the workflow: what to pass to dlenv, its lock file, its accelerator."""
+    """One profile in a workflow."""
 
-    profile: str
-    name: str
-    lock: str
+    profile: str  # what the jobs pass to dlenv: a built-in name, or a path from the repository root
+    name: str  # the profile's `name:`: its image, its jobs
+    lock: str  # its lock file, from the repository root
     accelerator: str
+    platform: str = "linux/amd64"  # its image's: the runner must be of that architecture
+
+    @property
+    def gpu(self) -> bool:
+        return self.accelerator != "cpu"
+
+    @property
+    def arm64(self) -> bool:
+        return self.platform == "linux/arm64"
+
+    @property
+    def quoted_lock(self) -> str:
+        return shlex.quote(self.lock)
+
+
+def targets_for(profiles: list[str], root: Path) -> list[Target]:
+    """The profiles as a workflow run from `root` (the repository) names them; UsageError when a
+    profile lies outside it, or two profiles share a name (their images and jobs would collide)."""
+    from builder.pin.lockfile import lock_target
+
+    targets: list[Target] = []
+    for ref in profiles:
+        found = lock_target(ref, None)
+        profile = ref if found.builtin else _inside(root, Path(ref), ref)
+        lock = _inside(root, found.path, ref)
+        spec = found.spec
+        targets.append(Target(profile, spec.profile, lock, spec.accelerator, spec.platform))
+    by_name: dict[str, Target] = {}
+    for t in targets:
+        if t.name in by_name:
+            first = by_name[t.name].profile
+            raise UsageError(
+                f"dlenv ci: {first} and {t.profile} are both the profile {t.name!r}: they would build "
+                "the same image and lock, and one would silently replace the other in the workflow. "
+                + ("Give it once." if first == t.profile else "Rename one (its `name:`) and lock it.")
+            )
+        by_name[t.name] = t
+    return targets
+
+
+def _inside(root: Path, path: Path, ref: str) -> str:
+    """`path` relative to the repository root, as a workflow passes it; refused outside it."""
+    resolved, base = path.resolve(), root.resolve()
+    if not resolved.is_relative_to(base):
+        raise UsageError(
+            f"dlenv ci: {ref} ({resolved}) is outside {base}; run `dlenv ci` from the root of the "
+            "repository that holds the profiles: the workflow names them relative to it"
+        )
+    relative = resolved.relative_to(base).as_posix()
+    if not _SAFE_PATH.fullmatch(relative):
+        raise UsageError(
+            f"dlenv ci: {relative!r} has characters a workflow cannot pass safely; use letters, "
+            "digits and . _ / + - in the names of profile files and their folders"
+        )
+    return relative
+
+
+def site_options(value: str, root: Path) -> str:
+    """`dlenv ci --options`: what every lock and build of the workflow gets (a mirror, a CA), as
+    one normalised string; only options both commands take, a CA bundle inside the repository."""
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise UsageError(f"dlenv ci --options: {value!r}: {exc}") from None
+    out: list[str] = []
+    while words:
+        word = words.pop(0)
+        if word == "--pip-from-host":
+            out.append(word)
+        elif word == "--ca-bundle" and words and Path(words[0]).is_file():
+            out += [word, _inside(root, Path(words.pop(0)), "--ca-bundle")]
+        else:
+            raise UsageError(
+                f"dlenv ci --options: {word!r} is not an option every lock and build takes; "
+                "use --pip-from-host and --ca-bundle FILE (an existing file in this repository)"
+            )
+    return " ".join(out)
+
+
+class Document:
+    """A YAML document whose keys may carry a comment at the end of their line (`note`)."""
+
+    def __init__(self) -> None:
+        self._notes: list[str] = []
+
+    def note(self, key: str, comment: str) -> str:
+        """A key that is written as `key:` followed by `# comment` on the same line."""
+        self._notes.append(" ".join(comment.split()))
+        return f"{key}__dlenv_note_{len(self._notes) - 1}__"
+
+    def dump(self, header: list[str], data: dict[str, Any]) -> str:
+        text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=10_000)
+        text = _NOTE.sub(lambda m: f"{m[1]}:{m[3]}  # {self._notes[int(m[2])]}", text)
+        return "".join(f"# {line}\n".replace("# \n", "#\n") for line in header) + text
 
 
 class _Dumper(yaml.SafeDumper):
-    """Block style with indented lists and no anchors, as hand-written workflows look."""
+    """Block style with indented lists, literal multi-line scripts and no anchors, as
+    hand-written workflows look."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
@@ -50,252 +146,14 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-def _dump(header: str, data: dict[str, Any]) -> str:
-    return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=110)
+def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
-def _install() -> str:
-    return f'python -m pip install "dlenv=={__version__}"'
+_Dumper.add_representer(str, _str)
 
 
-_LOCKED_SMOKE = 'dlenv build "$PROFILE" --locked --smoke --progress plain'
-_PROFILE_ENV = {"PROFILE": "${{ matrix.profile }}"}
-
-
-def _github_setup() -> list[dict[str, Any]]:
-    return [
-        {"uses": CHECKOUT, "with": {"persist-credentials": False}},
-        {"uses": SETUP_PYTHON, "with": {"python-version": "3.12"}},
-        {"name": "Install dlenv", "run": _install()},
-    ]
-
-
-def _per_profile(
-    targets: list[Target],
-    job: str,
-    when: str,
-    permissions: dict[str, str],
-    steps: list[Any],
-    needs: str | None = None,
-    job_env: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """A job run once per profile of the matrix, after the common set-up steps."""
-    matrix = {
-        "include": [{"profile": t.profile, "lock": t.lock, "runner": RUNNERS[t.accelerator]} for t in targets]
-    }
-    return {
-        "name": f"{job} ${{{{ matrix.profile }}}}",
-        "if": when,
-        **({"needs": needs} if needs else {}),
-        "strategy": {"fail-fast": False, "matrix": matrix},
-        "runs-on": "${{ matrix.runner }}",
-        "permissions": permissions,
-        "timeout-minutes": 120,
-        **({"env": job_env} if job_env else {}),
-        "steps": [*_github_setup(), *steps],
-    }
-
-
-def _github_check(targets: list[Target]) -> dict[str, Any]:
-    return _per_profile(
-        targets,
-        "check",
-        "github.event_name == 'pull_request' || github.event_name == 'push'",
-        {"contents": "read"},
-        [
-            {
-                "name": "The lock matches the profile",
-                "env": _PROFILE_ENV,
-                "run": 'dlenv lock "$PROFILE" --check',
-            },
-            {"name": "Locked build and smoke test", "env": _PROFILE_ENV, "run": _LOCKED_SMOKE},
-        ],
-    )
-
-
-def _github_publish(targets: list[Target]) -> dict[str, Any]:
-    push_by_digest = (
-        "set -euo pipefail\n"
-        'name="${PROFILE##*/}"; name="${name%.yaml}"; name="${name%.yml}"\n'
-        'ref="$(echo "${REGISTRY}/${name}" | tr "[:upper:]" "[:lower:]"):${GITHUB_SHA}"\n'
-        'pinned="$(dlenv build "$PROFILE" --locked --push "$ref" --progress plain | tail -n 1)"\n'
-        'echo "- \\`${PROFILE}\\`: \\`${pinned}\\`" >> "$GITHUB_STEP_SUMMARY"\n'
-    )
-    login = {
-        "uses": LOGIN,
-        "with": {
-            "registry": "ghcr.io",
-            "username": "${{ github.actor }}",
-            "password": "${{ secrets.GITHUB_TOKEN }}",
-        },
-    }
-    return _per_profile(
-        targets,
-        "publish",
-        "github.event_name == 'push' && github.ref == 'refs/heads/main'",
-        {"contents": "read", "packages": "write"},
-        [login, {"name": "Locked build, pushed by digest", "env": _PROFILE_ENV, "run": push_by_digest}],
-        needs="check",
-        job_env={"REGISTRY": "ghcr.io/${{ github.repository_owner }}"},
-    )
-
-
-def _github_relock(targets: list[Target]) -> dict[str, Any]:
-    return _per_profile(
-        targets,
-        "relock",
-        "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'",
-        {"contents": "read"},
-        [
-            {"name": "Re-lock with upgrades", "env": _PROFILE_ENV, "run": 'dlenv lock "$PROFILE" --upgrade'},
-            {"name": "Build and smoke-test the new lock", "env": _PROFILE_ENV, "run": _LOCKED_SMOKE},
-            {
-                "uses": UPLOAD,
-                "with": {"name": "lock-${{ strategy.job-index }}", "path": "${{ matrix.lock }}"},
-            },
-        ],
-    )
-
-
-def _github_relock_pr() -> dict[str, Any]:
-    return {
-        "name": "open the relock pull request",
-        "needs": "relock",
-        "runs-on": "ubuntu-latest",
-        "permissions": {"contents": "write", "pull-requests": "write"},
-        "steps": [
-            {"uses": CHECKOUT, "with": {"persist-credentials": False}},
-            {"uses": DOWNLOAD, "with": {"pattern": "lock-*", "merge-multiple": True}},
-            {
-                "uses": CREATE_PR,
-                "with": {
-                    "branch": "dlenv/relock",
-                    "delete-branch": True,
-                    "commit-message": "Re-lock the dlenv environments",
-                    "title": "Re-lock the dlenv environments",
-                    "body": "`dlenv lock --upgrade`, then a locked build and the smoke test "
-                    "passed for every profile.",
-                },
-            },
-        ],
-    }
-
-
-def github(targets: list[Target]) -> str:
-    data = {
-        "name": "dlenv environments",
-        "on": {
-            "pull_request": {},
-            "push": {"branches": ["main"]},
-            "schedule": [{"cron": "23 4 * * 1"}],
-            "workflow_dispatch": {},
-        },
-        "permissions": {},
-        "jobs": {
-            "check": _github_check(targets),
-            "publish": _github_publish(targets),
-            "relock": _github_relock(targets),
-            "relock-pr": _github_relock_pr(),
-        },
-    }
-    header = (
-        f"# Written by `dlenv ci github` (dlenv {__version__}). GPU profiles run on "
-        "self-hosted runners labelled gpu + nvidia|amd.\n# Images go to ghcr.io/<owner>; "
-        "for another registry change REGISTRY and the login step of the publish job.\n"
-    )
-    return _dump(header, data)
-
-
-def gitlab(targets: list[Target]) -> str:
-    jobs: dict[str, Any] = {}
-    for t in targets:
-        jobs.update(_gitlab_profile_jobs(t))
-    return _gitlab_document(targets, jobs)
-
-
-def _gitlab_profile_jobs(t: Target) -> dict[str, Any]:
-    """The check, publish and relock jobs of one profile."""
-    jobs: dict[str, Any] = {}
-    gpu = t.accelerator != "cpu"
-    runner: dict[str, Any] = {"tags": GITLAB_TAGS[t.accelerator]} if gpu else {"services": ["docker:27-dind"]}
-    env = {"PROFILE": t.profile}
-    if gpu:  # the GPU runner's own engine, not the dind service
-        env["DOCKER_HOST"] = "unix:///var/run/docker.sock"
-    jobs[f"check:{t.name}"] = {
-        "stage": "check",
-        **runner,
-        "variables": env,
-        "rules": [
-            {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'},
-            {"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"'},
-        ],
-        "script": [
-            'dlenv lock "$PROFILE" --check',
-            'dlenv build "$PROFILE" --locked --smoke --progress plain',
-        ],
-    }
-    jobs[f"publish:{t.name}"] = {
-        "stage": "publish",
-        **runner,
-        "variables": env,
-        "needs": [f"check:{t.name}"],
-        "rules": [{"if": '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"'}],
-        "script": [
-            "mkdir -p ~/.docker",
-            # The Docker SDK reads registry credentials from Docker's own config file.
-            "auth=$(printf '%s:%s' \"$CI_REGISTRY_USER\" \"$CI_REGISTRY_PASSWORD\" | base64 | tr -d '\\n')",
-            'printf \'{"auths":{"%s":{"auth":"%s"}}}\' "$CI_REGISTRY" "$auth" > ~/.docker/config.json',
-            f'dlenv build "$PROFILE" --locked --push "$CI_REGISTRY_IMAGE/{t.name}:$CI_COMMIT_SHORT_SHA"'
-            " --progress plain | tail -n 1 | tee pushed.txt",
-        ],
-        "artifacts": {"paths": ["pushed.txt"]},
-    }
-    jobs[f"relock:{t.name}"] = {
-        "stage": "relock",
-        **runner,
-        "variables": env,
-        "rules": [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}],
-        "script": [
-            'dlenv lock "$PROFILE" --upgrade',
-            'dlenv build "$PROFILE" --locked --smoke --progress plain',
-        ],
-        "artifacts": {"paths": [t.lock]},
-    }
-    return jobs
-
-
-def _gitlab_document(targets: list[Target], jobs: dict[str, Any]) -> str:
-    jobs = dict(jobs)
-    jobs["relock:merge-request"] = {
-        "stage": "merge-request",
-        "rules": [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}],
-        "needs": [f"relock:{t.name}" for t in targets],
-        "before_script": ["apt-get update -qq && apt-get install -y -qq --no-install-recommends git"],
-        "script": [
-            'git checkout -B "dlenv/relock-$CI_PIPELINE_ID"',
-            "git add " + " ".join(t.lock for t in targets),
-            'git -c user.name=dlenv -c user.email=dlenv@invalid commit -m "Re-lock the dlenv environments"',
-            'git push "https://oauth2:${DLENV_RELOCK_TOKEN}@${CI_SERVER_HOST}/${CI_PROJECT_PATH}.git" '
-            "HEAD -o merge_request.create -o merge_request.target=$CI_DEFAULT_BRANCH",
-        ],
-    }
-    data = {
-        "stages": ["check", "publish", "relock", "merge-request"],
-        "variables": {
-            "DLENV_VERSION": __version__,
-            "DOCKER_HOST": "tcp://docker:2375",
-            "DOCKER_TLS_CERTDIR": "",
-        },
-        "default": {
-            "image": "python:3.12-slim",
-            "before_script": ['python -m pip install "dlenv==$DLENV_VERSION"'],
-        },
-        **jobs,
-    }
-    header = (
-        f"# Written by `dlenv ci gitlab` (dlenv {__version__}). CPU jobs use docker:dind; "
-        "GPU jobs run on runners tagged gpu + nvidia|amd with the host's Docker.\n"
-        "# The weekly relock needs a pipeline schedule and a DLENV_RELOCK_TOKEN "
-        "(project access token with write_repository).\n"
-    )
-    return _dump(header, data)
+def script(*lines: str) -> str:
+    """A multi-line shell step (a literal block in the YAML)."""
+    return "".join(f"{line}\n" for line in lines)

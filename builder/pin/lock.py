@@ -22,9 +22,10 @@ from builder.pin.lockfile import (
     inputs_of,
     now_utc,
     platform_of,
+    same_pins,
     strip_credentials,
 )
-from builder.resolve.uv import Package, Sources, resolve
+from builder.resolve.uv import Package, Platform, Sources, resolve
 from builder.spec import BuildSpec
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class LockOutcome:
     lock: LockFile
     seconds: float
     base_note: str
+    unchanged: bool = False  # the previous lock pins the same things: it is kept, byte for byte
 
 
 def pin_base(engine: Engine | None, ref: str) -> tuple[Base, str]:
@@ -79,9 +81,12 @@ def make_lock(
     upgrade: bool = False,
     upgrade_packages: Sequence[str] = (),
 ) -> LockOutcome:
-    """Resolve frameworks, then extras constrained to them; pin the base; assemble the lock."""
+    """Resolve frameworks, then extras constrained to them; pin the base; assemble the lock.
+    The previous lock's pins are preferred unless everything is upgraded; a lock that pins the
+    same things as the previous one is the previous one (its `created` too: same bytes)."""
     platform = platform_of(spec)
-    keep = previous if previous is not None and previous.inputs.platform == platform.uv_platform else None
+    same_platform = previous is not None and previous.inputs.platform == platform.uv_platform
+    keep = previous if same_platform and not (upgrade and not upgrade_packages) else None
     frameworks = resolve(
         spec.framework_requirements(),
         platform,
@@ -113,8 +118,23 @@ def make_lock(
                 + ", ".join(sorted(changed))
             )
     base, note = pin_base(engine, spec.base_image)
-    fw_packages, extra_packages = _without_credentials(frameworks.packages), _without_credentials(extras)
-    lock = LockFile(
+    lock = _assemble(spec, platform, frameworks.tool, sources, base, frameworks.packages, extras)
+    if previous is not None and same_pins(lock, previous):
+        return LockOutcome(previous, seconds, note, unchanged=True)
+    return LockOutcome(lock, seconds, note)
+
+
+def _assemble(
+    spec: BuildSpec,
+    platform: Platform,
+    tool: str,
+    sources: Sources,
+    base: Base,
+    frameworks: Sequence[Package],
+    extras: Sequence[Package],
+) -> LockFile:
+    fw_packages, extra_packages = _without_credentials(frameworks), _without_credentials(extras)
+    return LockFile(
         lock_version=1,
         created_by=f"dlenv {__version__}",
         created=now_utc(),
@@ -123,7 +143,7 @@ def make_lock(
         lock_digest=content_digest(base, fw_packages, extra_packages, platform.uv_platform),
         inputs=inputs_of(spec, platform),
         resolver=Resolver(
-            tool=frameworks.tool,
+            tool=tool,
             index_strategy="unsafe-best-match",
             sources=tuple(
                 strip_credentials(s)
@@ -138,7 +158,6 @@ def make_lock(
         frameworks=fw_packages,
         extras=extra_packages,
     )
-    return LockOutcome(lock, seconds, note)
 
 
 def pylock(lock: LockFile) -> dict[str, object]:
@@ -149,7 +168,7 @@ def pylock(lock: LockFile) -> dict[str, object]:
         "requires-python": f"=={lock.inputs.python}",
         "environments": [
             f"python_full_version == '{lock.inputs.python}' and "
-            "sys_platform == 'linux' and platform_machine == 'x86_64'"
+            f"sys_platform == 'linux' and platform_machine == '{lock.inputs.platform.split('-')[0]}'"
         ],
         "packages": [
             {

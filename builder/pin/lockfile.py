@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -151,34 +152,56 @@ class LockTarget:
     profile_dir: Path
     path: Path
     builtin: bool
+    ref: str = ""  # PROFILE as given: what a hint tells the user to run
+    explicit: bool = False  # the lock file was given (--lock)
+
+    @property
+    def lock_command(self) -> str:
+        """The command that makes (or re-makes) this lock, as the user would type it."""
+        return lock_command(
+            self.ref or self.spec.profile, self.path if self.explicit else None, self.spec.platform
+        )
 
 
-def lock_target(ref: str, lock: Path | None) -> LockTarget:
-    """PROFILE resolved, and its lock file (--lock, else the default place for it)."""
+def lock_command(ref: str, lock: Path | None = None, platform: str = "linux/amd64") -> str:
+    return (
+        f"dlenv lock {shlex.quote(ref)}"
+        + (f" --platform {platform}" if platform != "linux/amd64" else "")
+        + (f" --lock {shlex.quote(str(lock))}" if lock else "")
+    )
+
+
+def lock_target(ref: str, lock: Path | None, platform: str | None = None) -> LockTarget:
+    """PROFILE resolved for a platform (default: its first), and its lock file (--lock, else
+    the default place for that platform's)."""
     from builder import paths
     from builder.profile.load import load_profile
     from builder.resolve.decide import resolve
 
     profile, path = load_profile(ref)
-    spec = resolve(profile)
+    spec = resolve(profile, platform=platform)
     builtin = path.parent == paths.builtin_profiles_dir()
-    return LockTarget(spec, path.parent, lock or default_path(spec.profile, path, builtin), builtin)
+    target = lock or default_path(spec.profile, path, builtin, spec.platform)
+    return LockTarget(spec, path.parent, target, builtin, ref, lock is not None)
 
 
-def fresh_lock(spec: BuildSpec, path: Path) -> LockFile:
-    """The lock file, checked against the profile (exit 1 when missing or stale)."""
-    return check(path, spec, platform_of(spec))
+def fresh_lock(spec: BuildSpec, path: Path, command: str | None = None) -> LockFile:
+    """The lock file, checked against the profile (exit 1 when missing or stale); `command` is
+    the one that re-makes it (LockTarget.lock_command), for the hint."""
+    return check(path, spec, platform_of(spec), command)
 
 
 def platform_of(spec: BuildSpec) -> Platform:
     """What uv resolves for: the image's Python, C library and architecture."""
-    return Platform(spec.python_full, spec.glibc)
+    return Platform.of(spec)
 
 
-def default_path(profile_name: str, profile_file: Path, builtin: bool) -> Path:
-    """<profile name>.dlenv.lock beside a profile file, or in the current directory."""
+def default_path(profile_name: str, profile_file: Path, builtin: bool, platform: str = "linux/amd64") -> Path:
+    """<profile name>.dlenv.lock (<name>.arm64.dlenv.lock for linux/arm64) beside a profile
+    file, or in the current directory."""
     folder = Path.cwd() if builtin else profile_file.parent
-    return folder / f"{profile_name}{SUFFIX}"
+    arch = "" if platform == "linux/amd64" else "." + platform.split("/")[1]
+    return folder / f"{profile_name}{arch}{SUFFIX}"
 
 
 def read(path: Path) -> LockFile:
@@ -207,14 +230,30 @@ def read(path: Path) -> LockFile:
         ) from None
 
 
+def same_pins(one: LockFile, other: LockFile) -> bool:
+    """Whether two locks pin the same things from the same inputs: when, and by which dlenv and
+    uv release, aside (a re-lock that finds nothing new keeps the previous lock as it is)."""
+    aside = {"created", "created_by", "resolver"}
+    return one.model_dump(exclude=aside) == other.model_dump(exclude=aside)
+
+
 def write(lock: LockFile, path: Path) -> None:
-    """Write atomically: a crash or Ctrl-C never leaves half a lock file."""
+    """Write atomically: a crash or Ctrl-C never leaves half a lock file. The same lock is not
+    written again (same bytes, same file); a new file gets the mode the umask allows (0644
+    under 0022, as any file the user writes), a replaced one keeps its mode."""
     import tomli_w
 
     text = _HEADER + tomli_w.dumps(lock.as_toml())
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+        mode = path.stat().st_mode & 0o7777
+    except (OSError, UnicodeDecodeError):
+        mode = 0o666 & ~_umask()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -253,22 +292,27 @@ def changes(lock: LockFile, spec: BuildSpec, platform: Platform) -> list[str]:
     return out
 
 
-def check(path: Path, spec: BuildSpec, platform: Platform) -> LockFile:
-    """The lock, if it exists and matches the profile; CheckFailed (exit 1) saying what changed."""
+def check(path: Path, spec: BuildSpec, platform: Platform, command: str | None = None) -> LockFile:
+    """The lock, if it exists and matches the profile; CheckFailed (exit 1) saying what changed.
+    `command` re-makes it (default: `dlenv lock NAME`, right for a built-in profile)."""
+    if command is None:
+        command = lock_command(spec.profile, path if path.name != f"{spec.profile}{SUFFIX}" else None)
     if not path.is_file():
-        raise CheckFailed(
-            f"no lock file at {path}",
-            hint=f"Create it: dlenv lock {spec.profile}"
-            + (f" --lock {path}" if path.name != f"{spec.profile}{SUFFIX}" else ""),
-        )
+        raise CheckFailed(f"no lock file at {path}", hint=f"Create it: {command}")
     lock = read(path)
     changed = changes(lock, spec, platform)
     if changed:
         raise CheckFailed(
             f"{path} is stale; since it was made, " + "; ".join(changed) + ".",
-            hint=f"Re-lock (keeps every pin it can): dlenv lock {spec.profile}",
+            hint=f"Re-lock (keeps every pin it can): {command}",
         )
     return lock
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def now_utc() -> str:

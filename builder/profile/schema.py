@@ -15,6 +15,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -31,6 +32,8 @@ VERSION_RE = r"^\d+(\.\d+){0,3}(\.post\d+)?$"
 # Keras 3 backends as Keras spells them (KERAS_BACKEND); "pytorch" is accepted for "torch".
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 _BACKEND_ALIASES = {"pytorch": "torch"}
+# keras/src/backend/__init__.py also has these two; neither implements training (no autodiff).
+_INFERENCE_ONLY_BACKENDS = ("numpy", "openvino")
 # A package name with optional extras and version specifiers; no markers, no URLs, and so
 # nothing a shell would interpret once the name is on a RUN line.
 _REQUIREMENT_CHARS = re.compile(r"^[A-Za-z0-9._\-\[\],<>=!~* ]+$")
@@ -103,6 +106,20 @@ def _platforms(value: Any) -> Any:
     return out
 
 
+_PLATFORM_NAMES = ["linux/amd64", "linux/arm64", *_PLATFORM_ALIASES]
+_PLATFORM_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "enum": _PLATFORM_NAMES},
+        {
+            "type": "array",
+            "items": {"type": "string", "enum": _PLATFORM_NAMES},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
+    ]
+}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -126,6 +143,13 @@ class FrameworkSpec(_Strict):
         if value is None:
             return None
         value = _BACKEND_ALIASES.get(value, value)
+        if value in _INFERENCE_ONLY_BACKENDS:
+            raise ValueError(
+                f"Keras' {value!r} backend is real but inference-only: it has no gradients, so "
+                "model.fit() raises, and dlenv proves an image by training in it. Use "
+                f"{', '.join(KERAS_BACKENDS[:-1])} or {KERAS_BACKENDS[-1]} (run {value} "
+                "inference in that image by setting KERAS_BACKEND yourself)"
+            )
         if value not in KERAS_BACKENDS:
             raise ValueError(
                 f"{value!r} is not a Keras backend; use {', '.join(KERAS_BACKENDS[:-1])} "
@@ -241,7 +265,9 @@ class Profile(_Strict):
         "all of them are chosen.",
     )
 
-    platform: Annotated[tuple[PlatformName, ...], BeforeValidator(_platforms)] = Field(
+    platform: Annotated[
+        tuple[PlatformName, ...], BeforeValidator(_platforms), WithJsonSchema(_PLATFORM_SCHEMA)
+    ] = Field(
         default=(DEFAULT_PLATFORM,),
         description="The image's platform, or a list to build one image per platform "
         "(linux/amd64, linux/arm64: GH200/GB200, DGX Spark, Graviton); default linux/amd64.",
@@ -334,9 +360,4 @@ class Profile(_Strict):
         }  # None never survives the validator
 
 
-def profile_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a profile, for editor completion (yaml-language-server)."""
-    schema = Profile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "dlenv profile"
-    return schema
+# The JSON Schema of a profile (what `dlenv validate --schema` prints): profile/json_schema.py.

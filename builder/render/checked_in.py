@@ -21,8 +21,10 @@ from builder.spec import BuildSpec
 
 def compose_service(spec: BuildSpec, dockerfiles_dir: str = "dockerfiles") -> dict[str, object]:
     """A compose service that builds the image and runs its smoke test with the right devices."""
+    platform = {"platform": spec.platform} if spec.platform != "linux/amd64" else {}
     return {
-        "image": names.profile_image(spec.profile),
+        "image": names.profile_image(spec.profile, spec.platform),
+        **platform,
         "build": {"context": dockerfiles_dir, "dockerfile": dockerfile_name(spec)},
         "command": [names.SMOKE_COMMAND],
         **runopts.compose_keys(spec.runtime),

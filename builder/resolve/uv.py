@@ -17,11 +17,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from builder.errors import DlenvError, IndexUnreachable, ResolveError
+
+if TYPE_CHECKING:
+    from builder.spec import BuildSpec
 
 # uv's messages for an index it could not reach (network, DNS, TLS, HTTP errors).
 _UNREACHABLE = re.compile(
@@ -42,6 +45,13 @@ class Platform:
     @property
     def uv_platform(self) -> str:
         return f"{self.arch}-manylinux_{self.glibc.replace('.', '_')}"
+
+    @classmethod
+    def of(cls, spec: BuildSpec) -> Platform:
+        """The platform a BuildSpec's image installs on."""
+        from builder.facts.matrix import MACHINE
+
+        return cls(spec.python_full, spec.glibc, MACHINE[spec.platform])
 
 
 class Wheel(BaseModel):

@@ -60,9 +60,10 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
-# Tags that only tests make: probes, throw-away registries, interrupted builds. The profile
-# images (dlenv/pytorch-cpu, ...) stay: they are what the README's first command also builds.
-_TEST_TAG = re.compile(r"^(dlenv-test/|127\.0\.0\.1:\d+/|dlenv/(irq-|[a-z-]+-probe:))")
+# Tags that only tests make: probes, throw-away registries, interrupted builds, the profiles the
+# CI workflow tests run (dlenv/ci-*). The profile images (dlenv/pytorch-cpu, ...) stay: they are
+# what the README's first command also builds.
+_TEST_TAG = re.compile(r"^(dlenv-test/|127\.0\.0\.1:\d+/|dlenv/(irq-|ci-|[a-z-]+-probe:))")
 
 
 def _tags(client: Any) -> set[str]:

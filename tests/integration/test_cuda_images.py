@@ -97,6 +97,7 @@ def test_readiness_without_a_gpu(cuda_image: tuple[BuildSpec, str], docker_clien
             "libcuda.so.1",
             "libcaffe2_nvrtc.so",
             "libcudnn_engines_runtime_compiled.so.9",
+            "cuptiGetVersion",  # CUPTI 13 asks the driver for its version
         }
     whole = ready["image"]
     assert whole["ok"] is True, whole
@@ -110,13 +111,16 @@ def test_readiness_without_a_gpu(cuda_image: tuple[BuildSpec, str], docker_clien
     assert len(note) == 1 and "no NVIDIA GPU here" in note[0]["note"]
 
 
-@pytest.mark.parametrize("cuda_image", ["pytorch-cuda-debian"], indirect=True)
+# tf-jax: TensorFlow trains beside Keras-on-JAX (tf.keras follows KERAS_BACKEND; see smoke.py).
+@pytest.mark.parametrize("cuda_image", ["pytorch-cuda-debian", "tf-jax-cuda-debian"], indirect=True)
 def test_allow_cpu_trains_the_cuda_build_on_the_cpu(cuda_image: tuple[BuildSpec, str]) -> None:
-    _, image = cuda_image
+    spec, image = cuda_image
     smoke = dlenv("smoke", image, "--json", "--allow-cpu")
-    assert smoke.code == 0, smoke.stderr[-3000:]
+    assert smoke.code == 0, smoke.stderr[-3000:] + smoke.stdout[-3000:]
     trained = [r for r in smoke.json_lines() if r.get("model") in ("lstm", "lenet")]
-    assert {r["model"] for r in trained} == {"lstm", "lenet"}
+    assert {(r["framework"], r["model"]) for r in trained} == {
+        (f, m) for f in spec.smoke.frameworks for m in ("lstm", "lenet")
+    }
     for r in trained:
         assert r["ok"] and r["device"] == "cpu" and "NOT tested" in r["note"]
         assert r["loss_last"] < 0.5 * r["loss_first"]

@@ -59,6 +59,7 @@ class Findings:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     device: dict[str, object] = field(default_factory=lambda: {"available": False})
+    driver_only: list[str] = field(default_factory=list)  # calls that failed only for want of a driver
 
 
 def finish(found: Findings, expect_gpu: bool) -> dict[str, object]:
@@ -71,7 +72,9 @@ def finish(found: Findings, expect_gpu: bool) -> dict[str, object]:
         problems.insert(0, f"required CUDA libraries cannot be loaded: {', '.join(missing)}")
     if expect_gpu and not found.device.get("available"):
         problems.append(f"a GPU was expected but the framework sees none: {found.device.get('error', '')}")
-    driver_only = list(dict.fromkeys(lib.soname for lib in libs if lib.status == "driver_missing"))
+    driver_only = list(
+        dict.fromkeys([lib.soname for lib in libs if lib.status == "driver_missing"] + found.driver_only)
+    )
     r.update(
         libraries=[lib.as_json() for lib in libs],
         libraries_missing=missing,
@@ -485,12 +488,28 @@ def jax_version_checks(cv: Any, plugin_major: int, found: Findings) -> list[dict
                     found.problems.append(f"{label} runtime {version}: another major than JAX's {build}")
         except Exception as exc:
             check.update(passed=False, error=f"Unable to load {label}: {str(exc)[:300]}")
+            if label == "cuPTI" and not driver_loadable():
+                # CUPTI 13 asks the driver for its version: without one it answers 999 (unknown
+                # error) although libcupti loaded; the library check below still judges it.
+                check.update(passed=None, note="needs the driver (no libcuda.so.1 here)")
+                found.driver_only.append("cuptiGetVersion")
         if label == "cuSOLVER":
             check["note"] = "not checked by the plugin itself (disabled upstream)"
-        elif not check.get("passed"):
+        elif check.get("passed") is False:
             found.problems.append(f"JAX version check {label} failed: {check.get('error') or check}")
         checks.append(check)
     return checks
+
+
+def driver_loadable() -> bool:
+    """libcuda.so.1 (the driver's, from the container toolkit) can be loaded in this process."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
 
 
 def check_jax(expect_gpu: bool) -> dict[str, object]:

@@ -34,6 +34,9 @@ RUNNERS = {
 }
 MODELS = ("lstm", "lenet", "perf")
 READINESS = "readiness"  # a model of its own, run first (and alone on a host without a GPU)
+# TensorFlow's tf.keras is Keras 3 (TF >= 2.16), which follows KERAS_BACKEND: an image whose Keras
+# runs on JAX or PyTorch trains TensorFlow in a process of its own, with TensorFlow's backend.
+ISOLATED_ENV = {"tensorflow": {"KERAS_BACKEND": "tensorflow"}}
 # The loss must fall to this fraction of its starting value: "clearly", not by noise.
 REQUIRED_DROP = 0.5
 WINDOW = 5
@@ -124,6 +127,9 @@ def run_one(
         "device_name": None,
         "model": model,
     }
+    own_env = ISOLATED_ENV.get(framework, {})
+    if any(os.environ.get(k) != v for k, v in own_env.items()):
+        return run_in_child(framework, model, device, steps, allow_cpu, floors, own_env, report)
     try:
         runner = importlib.import_module(RUNNERS[framework])
     except Exception as exc:  # an import error is exactly what a smoke test must report
@@ -154,6 +160,36 @@ def run_one(
         report["note"] = "--allow-cpu: the GPU path was NOT tested"
     if error:
         report["error"] = error
+    return report
+
+
+def run_in_child(
+    framework: str,
+    model: str,
+    device: str,
+    steps: int,
+    allow_cpu: bool,
+    floors: dict[str, float | None] | None,
+    own_env: dict[str, str],
+    report: dict[str, object],
+) -> dict[str, object]:
+    """Run one framework and model in a process of its own, with the environment it needs."""
+    import subprocess
+
+    command = [sys.executable, os.path.abspath(__file__), "--framework", framework, "--model", model]
+    command += ["--device", device, "--steps", str(steps), *(["--allow-cpu"] if allow_cpu else [])]
+    for key, value in (floors or {}).items():
+        if value:
+            command += [f"--{key.replace('_', '-')}", str(value)]
+    env = {**os.environ, **own_env, "DLENV_SMOKE_NO_READINESS": "1"}
+    child = subprocess.run(command, env=env, capture_output=True, text=True)
+    lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
+    if lines:
+        found: dict[str, object] = json.loads(lines[-1])
+        return found
+    report["error"] = (
+        f"the {framework} run ended without a result (exit {child.returncode}): {child.stderr[-600:]}"
+    )
     return report
 
 
@@ -201,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown framework or model: {', '.join(unknown)}")
     all_ok = True
     training = [m for m in models if m != READINESS]
-    if args.device == "cuda" or READINESS in models:
+    if (args.device == "cuda" or READINESS in models) and not env("DLENV_SMOKE_NO_READINESS"):
         import readiness
 
         for report in readiness.check(frameworks):

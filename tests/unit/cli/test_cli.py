@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import yaml
@@ -83,3 +84,35 @@ def test_build_rejects_missing_ca_bundle(runner: CliRunner) -> None:
 def test_version(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("dlenv ")
+
+
+def test_platform_option_on_validate_and_render(runner: CliRunner, tmp_path: Path) -> None:
+    both = tmp_path / "both.yaml"
+    both.write_text(
+        "name: both\naccelerator: cpu\nos: debian12\nplatform: [linux/amd64, linux/arm64]\n"
+        'frameworks: {jax: "0.10"}\n'
+    )
+    result = runner.invoke(app, ["validate", str(both)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("base debian:bookworm-slim")
+    assert lines[1].startswith("both (linux/arm64): ok") and lines[1].endswith("arm64v8/debian:bookworm-slim")
+    specs = json.loads(runner.invoke(app, ["validate", str(both), "--json"]).stdout)
+    assert [s["platform"] for s in specs] == ["linux/amd64", "linux/arm64"]
+    one = runner.invoke(app, ["render", str(both)])
+    assert one.exit_code == 2 and "give --platform one platform" in one.output
+    arm = runner.invoke(app, ["render", str(both), "--platform", "aarch64"])
+    assert arm.exit_code == 0 and "FROM arm64v8/debian:bookworm-slim AS system" in arm.stdout
+    bad = runner.invoke(app, ["validate", "pytorch-cpu", "--platform", "linux/s390x"])
+    assert bad.exit_code == 2 and "known: linux/amd64, linux/arm64" in bad.output
+
+
+def test_each_platform_has_its_own_lock_and_image_name() -> None:
+    from builder import names
+    from builder.pin.lockfile import default_path, lock_command
+
+    assert default_path("p", Path("/x/p.yaml"), False) == Path("/x/p.dlenv.lock")
+    assert default_path("p", Path("/x/p.yaml"), False, "linux/arm64") == Path("/x/p.arm64.dlenv.lock")
+    assert lock_command("p.yaml", None, "linux/arm64") == "dlenv lock p.yaml --platform linux/arm64"
+    assert names.profile_image("p") == "dlenv/p:latest"
+    assert names.profile_image("p", "linux/arm64") == "dlenv/p:latest-arm64"

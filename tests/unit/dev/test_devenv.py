@@ -29,10 +29,16 @@ def test_devcontainer_json_is_valid(name: str) -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(data)
     assert data["remoteUser"] == "dlenv" and data["workspaceFolder"] == "/workspace"
     if name == "pytorch-cuda":
-        assert "--gpus" in data["runArgs"] and data["hostRequirements"] == {"gpu": True}
+        # The Dev Containers CLI adds `--gpus all` itself where it finds the NVIDIA runtime: a
+        # second one in runArgs would ask for the GPUs twice.
+        assert "--gpus" not in data["runArgs"] and data["hostRequirements"] == {"gpu": True}
     if name == "pytorch-rocm":
         args = data["runArgs"]
         assert args[args.index("/dev/kfd") - 1] == "--device" and "seccomp=unconfined" in args
+        # The CLI checks hostRequirements.gpu against the NVIDIA runtime only.
+        assert "hostRequirements" not in data
+    if name == "pytorch-cpu":
+        assert "hostRequirements" not in data and "--gpus" not in data["runArgs"]
 
 
 def test_schema_rejects_a_misspelt_key() -> None:
@@ -40,7 +46,10 @@ def test_schema_rejects_a_misspelt_key() -> None:
         jsonschema.Draft202012Validator(SCHEMA).validate({"build": {"dockerfile": "D"}, "remoteUsr": "x"})
 
 
-def test_vscode_command_writes_and_protects(runner: CliRunner, tmp_path: Path) -> None:
+def test_vscode_command_writes_and_protects(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no lock of a built-in profile here
     target = tmp_path / ".devcontainer"
     result = runner.invoke(app, ["dev", "vscode", "pytorch-cuda", "--dir", str(target)])
     assert result.exit_code == 0, result.output

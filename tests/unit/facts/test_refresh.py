@@ -113,3 +113,26 @@ def test_build_package_versions_are_kept_whole(data: dict) -> None:  # type: ign
 )
 def test_wheel_support(filename: str, expected: list[tuple[str, str, str]]) -> None:
     assert wheel_support(filename) == expected
+
+
+def test_refresh_reports_family_members_it_does_not_track() -> None:
+    from builder.facts.matrix import load_matrix
+    from builder.facts.pypi import _anchor_texts
+    from builder.facts.refresh import untracked_members
+
+    # A PEP 503 root page as a mirror serves it (PyPI's JSON root has the same names).
+    page = (
+        '<!DOCTYPE html><html><body><a href="jax/">jax</a>\n'
+        '<a href="jax-cuda14-plugin/">jax-cuda14-plugin</a>'
+        '<a href="jax-cuda12-plugin/">jax_cuda12_plugin</a><a href="mxnet-cu130/">mxnet-cu130</a>'
+        '<a href="tensorflow-datasets/">tensorflow-datasets</a><a href="Tensorflow-GPU/">Tensorflow-GPU</a>'
+        "</body></html>"
+    )
+    names = _anchor_texts(page)
+    assert names[:2] == ["jax", "jax-cuda14-plugin"]
+    registry = load_matrix().registry
+    assert untracked_members(names, registry.packages, registry.families) == [
+        "jax-cuda14-plugin",
+        "mxnet-cu130",
+        "tensorflow-gpu",
+    ]  # tracked ones (jax_cuda12_plugin) and other families (tensorflow-datasets) are not listed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from packaging.version import Version
 
 from builder.facts.matrix import load_matrix
@@ -289,3 +290,32 @@ def test_suggest_names_the_hosts_gpus() -> None:
     assert "12.0" in spec_.gpu_architectures["pytorch"]["sass"]
     a100 = doctor.suggest_profile(facts(nvidia=parse_nvidia_smi(fixture("nvidia-4xa100-580.csv"))), M)
     assert a100["gpus"] == ["a100"]
+
+
+@pytest.mark.parametrize(
+    ("fixture_name", "gpu"), [("nvidia-gh200-580.csv", "gh200"), ("nvidia-gb10-580.csv", "gb10")]
+)
+def test_arm64_gpu_hosts_get_an_arm64_cuda_profile_that_resolves(fixture_name: str, gpu: str) -> None:
+    host = facts(nvidia=parse_nvidia_smi(fixture(fixture_name)), machine="aarch64", binfmt_arm64=False)
+    suggestion = doctor.checked_suggestion(host, M)
+    assert suggestion["platform"] == "linux/arm64" and suggestion["accelerator"] == "cuda"
+    assert suggestion["gpus"] == [gpu]
+    built = resolve(parse_profile(yaml.safe_dump(suggestion)))
+    assert built.platform == "linux/arm64" and built.framework("pytorch") is not None
+    checks = {c.name: c for c in doctor.evaluate(host, built, M)}
+    assert checks["platform"].status == "info" and "linux/arm64" in checks["platform"].detail
+
+
+def test_arm64_images_on_an_amd64_host_need_emulation() -> None:
+    arm = resolve(load_profile("pytorch-cpu-arm64")[0])
+    without = {c.name: c for c in doctor.evaluate(facts(binfmt_arm64=False), arm, M)}
+    assert without["emulation"].status == "fail" and "setup-emulation.sh" in (without["emulation"].fix or "")
+    emulated = {c.name: c for c in doctor.evaluate(facts(binfmt_arm64=True), arm, M)}
+    assert "emulation" not in emulated and emulated["platform"].status == "warn"
+    on_arm = {c.name: c for c in doctor.evaluate(facts(machine="aarch64"), spec("pytorch-cpu"), M)}
+    assert on_arm["platform"].status == "warn" and "--platform linux/arm64" in (on_arm["platform"].fix or "")
+
+
+def test_no_rocm_suggestion_on_an_arm64_host() -> None:
+    host = facts(machine="aarch64", amd=[], kfd=True)
+    assert doctor.suggest_profile(host, M)["accelerator"] == "cpu"

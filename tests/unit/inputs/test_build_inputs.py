@@ -12,7 +12,7 @@ from builder.engine.build_stream import build_events
 from builder.engine.docker_engine import DockerEngine
 from builder.engine.protocol import BuildContainer, BuildLayer, BuiltImage
 from builder.errors import BuildFailed, ProfileError
-from builder.events import BuildStep
+from builder.events import BuildOutput, BuildStep
 from builder.inputs.context import make_context
 from builder.inputs.pip_settings import build_inputs, read_host_pip
 from builder.inputs.prepare import BuildOptions, prepare_build
@@ -148,3 +148,13 @@ def test_step_containers_are_told_from_users_containers_by_image_id_and_age() ->
         {"Id": "users", "Names": ["/z"], "Image": "debian:bookworm-slim", "Created": 100, "Labels": {}},
     ]
     assert DockerEngine(client).containers_from("abcdef012345", created_since=50) == ["step"]
+
+
+def test_emulated_steps_platform_warning_is_left_out() -> None:
+    warning = (
+        " ---> [Warning] The requested image's platform (linux/arm64) does not match the detected "
+        "host platform (linux/amd64) and no specific platform was requested"
+    )
+    chunks = [{"stream": "Step 1/1 : RUN true\n"}, {"stream": warning + "\n"}, *successful_build()[3:]]
+    events = list(DockerEngine(FakeClient(chunks)).build(b"", base_image="debian"))
+    assert not any(isinstance(e, BuildOutput) and "[Warning]" in e.text for e in events)

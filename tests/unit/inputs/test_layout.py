@@ -19,8 +19,9 @@ import pytest
 from builder.engine.build_stream import build_events
 from builder.engine.protocol import EngineInfo
 from builder.errors import BuildFailed, UsageError
+from builder.inputs.installer import choose_installer
 from builder.inputs.prepare import BuildOptions, has_credentials, prepare_build
-from builder.inputs.server import InputServer, choose_delivery, choose_installer
+from builder.inputs.server import InputServer, choose_delivery
 from builder.names import INPUTS_HOST
 from builder.profile.load import load_profile
 from builder.render.dockerfile import render_dockerfile
@@ -307,3 +308,29 @@ def test_input_server_serves_the_wheelhouse_as_a_find_links_page() -> None:
         head = urllib.request.Request(base + "demo-1.0-py3-none-any.whl", method="HEAD")  # uv asks first
         with urllib.request.urlopen(head, timeout=5) as response:
             assert response.headers["Content-Length"] == "5" and response.read() == b""
+
+
+def test_an_emulated_image_gets_a_static_uv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """For an image of another CPU (QEMU), only a statically linked uv of the host's runs in it."""
+    from builder.inputs import installer
+
+    static = tmp_path / "uv"
+    static.write_bytes(b"\x7fELF")
+    monkeypatch.setattr(installer, "static_uv", lambda: static)
+    foreign = "linux/arm64" if HOST_ARCH == "x86_64" else "linux/amd64"
+    if sys.platform == "linux":
+        assert installer.choose_installer(LOCAL, foreign) == ("uv", static)
+    monkeypatch.setattr(installer, "static_uv", lambda: None)  # not to be had: pip, only slower
+    assert installer.choose_installer(LOCAL, foreign) == ("pip", None)
+
+
+def test_the_static_uv_is_cached_per_version(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    from builder.inputs import installer
+
+    monkeypatch.setenv("DLENV_CACHE_DIR", str(tmp_path))
+    cached = tmp_path / "uv-static" / f"{version('uv')}-{HOST_ARCH}" / "uv"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"static")
+    assert installer.static_uv() == cached  # no download when it is there

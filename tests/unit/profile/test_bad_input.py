@@ -108,6 +108,16 @@ CASES: list[tuple[str, str, str]] = [
         "'mxnet' is not a Keras backend; use tensorflow, jax or torch",
     ),
     (
+        "keras-inference-only-backend",
+        "name: t\naccelerator: cpu\nframeworks: {keras: {backend: numpy}}\n",
+        "Keras' 'numpy' backend is real but inference-only: it has no gradients",
+    ),
+    (
+        "keras-openvino-backend",
+        "name: t\naccelerator: cpu\nframeworks: {keras: {backend: openvino}}\n",
+        "Keras' 'openvino' backend is real but inference-only",
+    ),
+    (
         "torch-no-cp310",
         'name: t\naccelerator: cpu\nos: ubuntu22.04\nframeworks: {pytorch: "2.15"}\n',
         "pytorch 2.15.0 (cpu) needs Python >=3.11, but ubuntu22.04 provides Python 3.10",

@@ -44,17 +44,14 @@ def test_debian_and_nvidia_base_differ_only_in_the_base(name: str) -> None:
     assert [(f.name, f.variant, f.requirements, f.cuda_libraries) for f in debian.frameworks] == [
         (f.name, f.variant, f.requirements, f.cuda_libraries) for f in nvidia.frameworks
     ]
+
     # The Python of each OS differs; with it every path that names it. Normalise, then compare.
     def lines(spec_python: str, text: str) -> list[str]:
         return text.replace(f"python{spec_python}", "pythonX").splitlines()
 
     a = lines(debian.python, render.render_dockerfile(debian))
     b = lines(nvidia.python, render.render_dockerfile(nvidia))
-    changed = [
-        line[2:]
-        for line in difflib.ndiff(a, b)
-        if line.startswith(("- ", "+ ")) and line[2:].strip()
-    ]
+    changed = [line[2:] for line in difflib.ndiff(a, b) if line.startswith(("- ", "+ ")) and line[2:].strip()]
     unexplained = [line for line in changed if not any(p.match(line) for p in ALLOWED)]
     assert not unexplained, "\n".join(unexplained)
     assert any(line.startswith("FROM debian:bookworm-slim") for line in changed)

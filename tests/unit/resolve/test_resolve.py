@@ -50,6 +50,10 @@ def test_the_required_builtins_exist() -> None:
         "pytorch-cuda-debian",
         "tf-jax-cuda-debian",
         "workstation-cuda-debian",
+        # linux/arm64: built and smoke-tested (readiness-checked) in CI under QEMU emulation.
+        "pytorch-cpu-arm64",
+        "pytorch-cuda-arm64",
+        "jax-cuda-arm64",
     }
 
 

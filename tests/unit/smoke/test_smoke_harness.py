@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import pytest
+
 from builder import paths
 from builder.engine.docker_engine import run_kwargs
 from builder.render import runopts
@@ -113,3 +115,27 @@ def test_results_keep_unknown_fields_and_print_back() -> None:
 def test_report_without_results_shows_the_stderr_tail() -> None:
     report = SmokeReport("img", 137, (), "line1\nKilled\n")
     assert not report.ok and "exit 137" in report.explain() and "Killed" in report.explain()
+
+
+def test_tensorflow_trains_in_its_own_process_when_keras_runs_on_another_backend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tf.keras is Keras 3 and follows KERAS_BACKEND: with Keras on JAX, TensorFlow's own
+    training would build JAX layers ("Cannot convert a symbolic tf.Tensor to a numpy array")."""
+    import subprocess
+
+    seen: dict[str, object] = {}
+
+    def fake_run(command: list[str], env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
+        seen.update(command=command, backend=env["KERAS_BACKEND"], skip=env["DLENV_SMOKE_NO_READINESS"])
+        line = '{"ok": true, "framework": "tensorflow", "model": "lstm", "device": "cpu"}'
+        return subprocess.CompletedProcess(command, 0, line + "\n", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    report = harness.run_one("tensorflow", "lstm", "cpu", 30, False)
+    assert report["ok"] is True and seen["backend"] == "tensorflow" and seen["skip"] == "1"
+    assert seen["command"][-6:] == ["--model", "lstm", "--device", "cpu", "--steps", "30"]  # type: ignore[index]
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 3, "", "boom"))
+    failed = harness.run_one("tensorflow", "lstm", "cpu", 30, False)
+    assert failed["ok"] is False and "exit 3" in str(failed["error"]) and "boom" in str(failed["error"])
