@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from builder.errors import EXIT_CODES, DlenvError, UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.status import Status
+    from rich.text import Text
 
     from builder.engine.protocol import Connect, Engine
     from builder.events import Event
@@ -31,14 +31,36 @@ if TYPE_CHECKING:
     from builder.smoke.report import SmokeReport, SmokeResult
     from builder.spec import BuildSpec
 
+
 # No console interprets markup: data (package extras such as jax[cuda13], GPU names, paths,
 # messages) is printed as written; the few styled words are Text with a style.
-out = Console(soft_wrap=True, highlight=False, markup=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
+class _ConsoleOnFirstUse:
+    """A Rich console made when first used: `--help` (plain, Typer's own) never imports Rich."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, soft_wrap=True, highlight=False, markup=False)
+        return getattr(self._console, name)
+
+
+if TYPE_CHECKING:
+    out: Console
+    err: Console
+else:
+    out = _ConsoleOnFirstUse(stderr=False)
+    err = _ConsoleOnFirstUse(stderr=True)
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:
     """A line with some words styled: styled(("error:", "bold red"), " ", message)."""
+    from rich.text import Text
+
     return Text.assemble(*parts)
 
 

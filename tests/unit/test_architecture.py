@@ -7,6 +7,8 @@ keeps its heavy imports off the start-up path.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,3 +155,22 @@ def test_no_function_body_over_80_lines() -> None:
                         f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name} ({length} lines)"
                     )
     assert not long, long
+
+
+def test_help_imports_neither_rich_nor_the_core() -> None:
+    """`dlenv --help` should answer as fast as Typer allows: Rich and the pipeline stay unloaded."""
+    probe = (
+        "import sys\n"
+        "sys.argv = ['dlenv', '--help']\n"
+        "from builder.entry import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('rich', 'jinja2', 'builder.pipeline')\n"
+        "loaded = [m for m in sys.modules if m in heavy or m.startswith(tuple(h + '.' for h in heavy))]\n"
+        "print(','.join(sorted(loaded)), file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "Usage" in run.stdout
+    assert run.stderr.strip() == ""
