@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   mxnet        1.9.1 (cpu)
-#   spec digest  f72af349fec666f7d20a5f8a498fa4c5ef90bc9a6d2ffd62870a6d560212a38c
+#   spec digest  11e429d6eb0f48c1a8a3b41d46d4c5e76e34272c3c5a164c1cf814e25c900eaf
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #   warning      mxnet: Apache MXNet was retired to the Apache Attic (repository archived 2023-11-17); 1.9.1 is its last release, with CUDA 11 wheels only and no ROCm build.
 #
@@ -65,7 +65,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with mxnet=1.9.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="mxnet-cpu" \
-      io.dlenv.spec-digest="f72af349fec666f7d20a5f8a498fa4c5ef90bc9a6d2ffd62870a6d560212a38c" \
+      io.dlenv.spec-digest="11e429d6eb0f48c1a8a3b41d46d4c5e76e34272c3c5a164c1cf814e25c900eaf" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

@@ -4,7 +4,7 @@
 #   accelerator  cpu
 #   os / python  debian12 / 3.11
 #   pytorch      2.10.0 (pypi-cpu)
-#   spec digest  56ebb87e45ed57e4c644b965ef92aff86b3cb868efa53e52db3de61c798a92e5
+#   spec digest  bd33e0b26d5ece9f8cd2657a9a1449431d08c32f5bc74252e853f1a083cac720
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -62,7 +62,7 @@ LABEL \
       org.opencontainers.image.description="cpu image with pytorch=2.10.0" \
       org.opencontainers.image.base.name="arm64v8/debian:bookworm-slim" \
       io.dlenv.profile="pytorch-cpu-arm64" \
-      io.dlenv.spec-digest="56ebb87e45ed57e4c644b965ef92aff86b3cb868efa53e52db3de61c798a92e5" \
+      io.dlenv.spec-digest="bd33e0b26d5ece9f8cd2657a9a1449431d08c32f5bc74252e853f1a083cac720" \
       io.dlenv.accelerator="cpu" \
       io.dlenv.toolkit="none" \
       io.dlenv.python="3.11" \

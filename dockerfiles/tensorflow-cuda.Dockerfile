@@ -4,7 +4,7 @@
 #   accelerator  cuda 12.5 (host driver >= 555.42.06)
 #   os / python  ubuntu24.04 / 3.12
 #   tensorflow   2.21.0 (and-cuda)
-#   spec digest  c797a176fb99b762af9ff71b4edd76ff2c8d049142ff6189261f0b912b3358fd
+#   spec digest  93025bc83e3050b051905c3930c168e81034020b88a33169e2d491ff43b3a1d2
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -67,7 +67,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0" \
       org.opencontainers.image.base.name="nvidia/cuda:12.5.1-base-ubuntu24.04" \
       io.dlenv.profile="tensorflow-cuda" \
-      io.dlenv.spec-digest="c797a176fb99b762af9ff71b4edd76ff2c8d049142ff6189261f0b912b3358fd" \
+      io.dlenv.spec-digest="93025bc83e3050b051905c3930c168e81034020b88a33169e2d491ff43b3a1d2" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.5" \
       io.dlenv.python="3.12" \

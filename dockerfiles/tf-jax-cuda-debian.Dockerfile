@@ -6,7 +6,7 @@
 #   tensorflow   2.21.0 (and-cuda)
 #   jax          0.10.2 (cuda12)
 #   keras        3.15.1 (any)
-#   spec digest  81346407b4dfaac15634f93757b1635d089646cd8b3bfe1c24f4142e25205e1b
+#   spec digest  570adfdf5d307ba8c6b8b66f1b9328c19f62ab3e7f5e5cc1758a561c1695700b
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -74,7 +74,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with tensorflow=2.21.0,jax=0.10.2,keras=3.15.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="tf-jax-cuda-debian" \
-      io.dlenv.spec-digest="81346407b4dfaac15634f93757b1635d089646cd8b3bfe1c24f4142e25205e1b" \
+      io.dlenv.spec-digest="570adfdf5d307ba8c6b8b66f1b9328c19f62ab3e7f5e5cc1758a561c1695700b" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.5" \
       io.dlenv.python="3.11" \

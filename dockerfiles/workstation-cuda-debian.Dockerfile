@@ -7,7 +7,7 @@
 #   tensorflow   2.20.0 (and-cuda)
 #   jax          0.10.2 (cuda12)
 #   keras        3.15.1 (any)
-#   spec digest  b4a9f9084c86c20b263e1f4d5d2d612f313129e514f65338784b29320a11f80b
+#   spec digest  ef81cd892c3875dfaa9a471eac8657ea350213b3f3301dbeed685b1d68402909
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -75,7 +75,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.10.0,tensorflow=2.20.0,jax=0.10.2,keras=3.15.1" \
       org.opencontainers.image.base.name="debian:bookworm-slim" \
       io.dlenv.profile="workstation-cuda-debian" \
-      io.dlenv.spec-digest="b4a9f9084c86c20b263e1f4d5d2d612f313129e514f65338784b29320a11f80b" \
+      io.dlenv.spec-digest="ef81cd892c3875dfaa9a471eac8657ea350213b3f3301dbeed685b1d68402909" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.8" \
       io.dlenv.python="3.11" \

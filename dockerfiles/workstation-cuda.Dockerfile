@@ -7,7 +7,7 @@
 #   tensorflow   2.21.0 (and-cuda)
 #   keras        3.15.1 (any)
 #   jax          0.10.2 (cuda12)
-#   spec digest  2b1f72fb8c747aa5b76745b8aa67ced10f84ae91fd7489018be51345e48421b4
+#   spec digest  cd579f11b668bdb642aa3238ee9703908b0272d6417a0116df0d35e8f3fc37c5
 #   matrix       2026-11-27 (registry data as of 2026-11-23)
 #
 # Classic-builder syntax only: the Docker SDK cannot drive BuildKit (docker/docker-py#2230).
@@ -94,7 +94,7 @@ LABEL \
       org.opencontainers.image.description="cuda image with pytorch=2.13.0,tensorflow=2.21.0,keras=3.15.1,jax=0.10.2" \
       org.opencontainers.image.base.name="nvidia/cuda:12.6.3-base-ubuntu24.04" \
       io.dlenv.profile="workstation-cuda" \
-      io.dlenv.spec-digest="2b1f72fb8c747aa5b76745b8aa67ced10f84ae91fd7489018be51345e48421b4" \
+      io.dlenv.spec-digest="cd579f11b668bdb642aa3238ee9703908b0272d6417a0116df0d35e8f3fc37c5" \
       io.dlenv.accelerator="cuda" \
       io.dlenv.toolkit="12.6" \
       io.dlenv.python="3.12" \

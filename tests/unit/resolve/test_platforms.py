@@ -91,9 +91,15 @@ def test_rocm_on_arm64_is_refused_with_what_to_do() -> None:
     assert "linux/amd64 only" in str(info.value) and "accelerator cpu" in str(info.value)
 
 
-def test_mxnet_cuda_on_arm64_has_no_wheel() -> None:
+def test_mxnet_on_arm64_is_refused_for_cuda_and_cpu() -> None:
     with pytest.raises(ResolveError) as info:
         _resolve(ARM + "accelerator: cuda\nframeworks: {mxnet: null}")
     assert "has no aarch64 wheel" in str(info.value)
-    cpu = _resolve(ARM + "accelerator: cpu\nframeworks: {mxnet: null}")
-    assert cpu.framework("mxnet") is not None  # 1.9.x publishes CPU aarch64 wheels
+    # PyPI has CPU aarch64 wheels of 1.9.x, but they link Arm Performance Libraries they do
+    # not ship: an image would build and then fail at `import mxnet`.
+    with pytest.raises(ResolveError) as info:
+        _resolve(ARM + "accelerator: cpu\nframeworks: {mxnet: null}")
+    assert "mxnet has no CPU build for linux/arm64" in str(info.value)
+    assert "libarmpl_lp64_mp.so" in str(info.value)
+    assert 'set platform to "linux/amd64"' in (info.value.hint or "")
+    assert _resolve("accelerator: cpu\nframeworks: {mxnet: null}").framework("mxnet") is not None
