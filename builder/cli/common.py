@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from builder.spec import BuildSpec
 
 
-# No console interprets markup: data (package extras such as jax[cuda13], GPU names, paths,
-# messages) is printed as written; the few styled words are Text with a style.
 class _ConsoleOnFirstUse:
     """A Rich console made when first used: `--help` (plain, Typer's own) never imports Rich."""
 
@@ -49,6 +47,8 @@ class _ConsoleOnFirstUse:
         return getattr(self._console, name)
 
 
+# No console interprets markup: data (package extras such as jax[cuda13], GPU names, paths,
+# messages) is printed as written; the few styled words are Text with a style.
 if TYPE_CHECKING:
     out: Console
     err: Console
